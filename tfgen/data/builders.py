@@ -1,0 +1,105 @@
+"""TFDS builders for the datasets that TFDS itself does not ship.
+
+* `PokemonSprites` reads the "Pokémon creation" files (`pixel_color.txt` and
+  `colormap.txt`) from a manual directory; images are palette indices and the
+  palette is stored as dataset metadata.
+* `Digits` wraps scikit-learn's bundled 8x8 digits (17 grey levels), the
+  embedded default that needs neither network nor files outside the package.
+
+Both split deterministically by position: every tenth example
+(index % 10 == 9) goes to `validation`, so the split is stable for files of
+any length and an appended line never moves an earlier one between splits.
+"""
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from tfgen.data import palette_files
+
+VALIDATION_EVERY = 10
+
+
+def split_of(index):
+    return "validation" if index % VALIDATION_EVERY == VALIDATION_EVERY - 1 else "train"
+
+
+def _nonempty_splits(num_examples):
+    # TFDS cannot write an empty split; a file of fewer than ten sprites has
+    # no validation examples, and asking for them then fails by name.
+    return [s for s in ("train", "validation") if any(split_of(i) == s for i in range(num_examples))]
+
+
+class PokemonConfig(tfds.core.BuilderConfig):
+    def __init__(self, *, size, **kwargs):
+        super().__init__(name=f"{size}x{size}", **kwargs)
+        self.size = size
+
+
+class PokemonSprites(tfds.core.GeneratorBasedBuilder):
+    """Palette-indexed Pokémon sprites from the ML 2016 "Pokémon creation" exercise."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    BUILDER_CONFIGS = [
+        PokemonConfig(size=20, description="20x20 centre crops (the exercise's files)"),
+        PokemonConfig(size=40, description="full 40x40 sprites"),
+    ]
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Place pixel_color.txt (one image a line, space-separated palette indices) "
+        "and colormap.txt (one 'R G B' line per palette index) in the manual dir, "
+        "e.g. ../shared/data/pokemon, or write them with tools/quantize.py."
+    )
+
+    def _info(self):
+        size = self.builder_config.size
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Tensor(shape=(size, size, 1), dtype=np.uint8),
+                    "line": tfds.features.Scalar(dtype=np.int32, doc="1-based line in pixel_color.txt"),
+                }
+            ),
+            metadata=tfds.core.MetadataDict(),
+            homepage="https://speech.ee.ntu.edu.tw/~tlkagk/courses_ML16.html",
+        )
+
+    def _split_generators(self, dl_manager):
+        root = dl_manager.manual_dir
+        palette = palette_files.read_palette(root / "colormap.txt")
+        self.info.metadata["palette"] = palette.tolist()
+        examples = list(palette_files.iter_images(root / "pixel_color.txt", len(palette), self.builder_config.size))
+        return {split: self._generate_examples(examples, split) for split in _nonempty_splits(len(examples))}
+
+    def _generate_examples(self, examples, split):
+        for index, (lineno, image) in enumerate(examples):
+            if split_of(index) == split:
+                yield lineno, {"image": image[..., None], "line": lineno}
+
+
+class Digits(tfds.core.GeneratorBasedBuilder):
+    """scikit-learn's bundled 8x8 handwritten digits (UCI optdigits), 17 grey levels."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "image": tfds.features.Tensor(shape=(8, 8, 1), dtype=np.uint8),
+                    "label": tfds.features.ClassLabel(num_classes=10),
+                }
+            ),
+            metadata=tfds.core.MetadataDict(),
+            homepage="https://scikit-learn.org/stable/datasets/toy_dataset.html#digits-dataset",
+        )
+
+    def _split_generators(self, dl_manager):
+        from sklearn.datasets import load_digits
+
+        digits = load_digits()
+        images = digits.images.astype(np.uint8)[..., None]
+        return {split: self._generate_examples(images, digits.target, split) for split in _nonempty_splits(len(images))}
+
+    def _generate_examples(self, images, labels, split):
+        for index, (image, label) in enumerate(zip(images, labels)):
+            if split_of(index) == split:
+                yield index, {"image": image, "label": int(label)}
