@@ -1,0 +1,5 @@
+"""PixelRNN: the exercise's LSTM over the raster scan."""
+
+from tfgen.models.pixelrnn.pixelrnn_model import PixelRNN
+
+__all__ = ["PixelRNN"]

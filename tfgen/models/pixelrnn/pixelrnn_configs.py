@@ -1,0 +1,27 @@
+"""Named configs for PixelRNN (`tools/train.py --model=pixelrnn --config=NAME`)."""
+
+from tfgen.registry import Config
+
+CONFIGS = {
+    "default": Config(
+        model=dict(units=512, num_layers=1),
+        batch_size=64,
+        learning_rate=2e-3,
+        epochs=40,
+        description="the exercise's model: 1 LSTM layer, 512 cells",
+    ),
+    "small": Config(
+        model=dict(units=128, num_layers=1),
+        batch_size=64,
+        learning_rate=3e-3,
+        epochs=40,
+        description="128 cells, for quick experiments",
+    ),
+    "tiny": Config(
+        model=dict(units=16, num_layers=2),
+        batch_size=8,
+        learning_rate=1e-2,
+        epochs=1,
+        description="for tests: two 16-cell layers so stacking is exercised",
+    ),
+}

@@ -1,0 +1,106 @@
+"""The model registry: the one place the CLIs, the exporter and the tests read.
+
+A model registers once, next to its class:
+
+    @registry.register("pixelrnn", configs=CONFIGS, default_dataset="digits")
+    class PixelRNN(AutoregressiveImageModel): ...
+
+and becomes available to `tools/train.py --model=pixelrnn`, to the export
+layer (which asks the model for its signatures) and to every conformance
+test parametrised over `registry.names()`. Registration also makes the class
+Keras-serializable so `.keras` files reload without custom_objects.
+"""
+
+import dataclasses
+import importlib
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+REQUIRED_CONFIGS = ("tiny", "default")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """A named configuration: model hyperparameters plus how to train it.
+
+    Attributes:
+        model: keyword arguments of the model's constructor (besides the
+            data-dependent ones, which come from the dataset's DataSpec).
+        batch_size, learning_rate, epochs: training defaults; CLI flags
+            override them.
+        jit_compile: whether the train step is XLA-compiled by default.
+        description: one line for `--help` and the docs.
+    """
+
+    model: Mapping[str, Any]
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    epochs: int = 10
+    jit_compile: bool = False
+    description: str = ""
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+    name: str
+    cls: type
+    configs: Mapping[str, Config]
+    default_dataset: str
+    family: str
+
+    def config(self, name):
+        if name not in self.configs:
+            raise KeyError(f"model {self.name!r} has no config {name!r}; choose one of {', '.join(self.configs)}")
+        return self.configs[name]
+
+    def build(self, data_spec, config="default", **overrides):
+        """Instantiates the model for a dataset. `config` is a name or a Config."""
+        cfg = self.config(config) if isinstance(config, str) else config
+        kwargs = {"name": self.name, **cfg.model, **overrides}
+        return self.cls.from_data_spec(data_spec, **kwargs)
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register(name, *, configs, default_dataset, family):
+    """Class decorator adding a keras.Model subclass to the registry."""
+    missing = [c for c in REQUIRED_CONFIGS if c not in configs]
+    if missing:
+        raise ValueError(f"model {name!r} must define configs {missing}")
+
+    def decorate(cls):
+        if name in _REGISTRY and _REGISTRY[name].cls is not cls:
+            raise ValueError(f"model name {name!r} is registered twice")
+        keras.saving.register_keras_serializable(package="tfgen", name=cls.__name__)(cls)
+        cls.registry_name = name
+        _REGISTRY[name] = ModelSpec(name, cls, dict(configs), default_dataset, family)
+        return cls
+
+    return decorate
+
+
+def _load_all():
+    # Importing the models package runs every family's register() decorator.
+    importlib.import_module("tfgen.models")
+
+
+def get(name) -> ModelSpec:
+    _load_all()
+    if name not in _REGISTRY:
+        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(names())}")
+    return _REGISTRY[name]
+
+
+def names():
+    _load_all()
+    return sorted(_REGISTRY)
+
+
+def specs():
+    return [get(n) for n in names()]
