@@ -1,0 +1,154 @@
+"""The CLIs end to end in subprocesses, with tiny configs and real files."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import run_tool
+
+TRAIN_FILES = ("run.json", "summary.json", "samples.png", "completions.png", "checkpoints/checkpoint")
+
+
+@pytest.fixture(scope="module")
+def tiny_workdir(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("run") / "pixelrnn"
+    proc = run_tool(
+        "train",
+        "--model=pixelrnn",
+        "--config=tiny",
+        f"--workdir={workdir}",
+        "--steps=4",
+        "--checkpoint_every=2",
+        "--noexport",
+    )
+    assert "done: 4 steps" in proc.stdout
+    return workdir
+
+
+def test_train_writes_every_artifact(tiny_workdir):
+    for name in TRAIN_FILES:
+        assert (tiny_workdir / name).is_file(), name
+    assert list((tiny_workdir / "logs" / "train").glob("events.out.tfevents.*"))
+    run = json.loads((tiny_workdir / "run.json").read_text())
+    assert run["model"] == "pixelrnn" and run["dataset"] == "digits"
+    # Pictures are enlarged RGB a person can see: 8x8 digits at 10x.
+    samples = np.asarray(Image.open(tiny_workdir / "samples.png"))
+    assert samples.ndim == 3 and samples.shape[2] == 3 and samples.shape[0] >= 4 * 80
+    sheet = np.asarray(Image.open(tiny_workdir / "completions.png"))
+    assert sheet.shape[1] > sheet.shape[0] / 8 * 4  # five columns per row
+
+
+def test_rerun_resumes_and_extends(tiny_workdir):
+    proc = run_tool(
+        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={tiny_workdir}", "--steps=6", "--noexport"
+    )
+    assert "resumed from" in proc.stdout and "at step 4" in proc.stdout
+    assert json.loads((tiny_workdir / "summary.json").read_text())["steps"] == 6
+
+
+def test_workdir_of_another_run_is_refused(tiny_workdir):
+    proc = run_tool(
+        "train", "--model=pixelrnn", "--config=default", f"--workdir={tiny_workdir}", "--steps=1", check=False
+    )
+    assert proc.returncode != 0 and "holds a different run" in proc.stderr
+
+
+def test_evaluate_prints_json_last(tiny_workdir):
+    proc = run_tool("evaluate", f"--workdir={tiny_workdir}", "--split=validation")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["dataset"] == "digits" and result["split"] == "validation"
+    assert result["num_examples"] == 179
+    assert 0 < result["nll_nats_per_image"] < 64 * np.log(17) * 1.5
+    np.testing.assert_allclose(result["bits_per_dim"], result["nll_nats_per_image"] / (64 * np.log(2)), rtol=1e-6)
+
+
+def test_evaluate_other_pokemon_file_with_split_all(tiny_workdir, tmp_path, pokemon_dir):
+    # A model trained on digits cannot score 20x20 sprites: a clear refusal.
+    proc = run_tool(
+        "evaluate",
+        f"--workdir={tiny_workdir}",
+        "--dataset=pokemon",
+        f"--data_dir={pokemon_dir}",
+        "--split=all",
+        check=False,
+    )
+    assert proc.returncode != 0 and "was trained on digits" in proc.stderr
+
+
+def test_sample_and_complete(tiny_workdir, tmp_path):
+    run_tool("sample", f"--workdir={tiny_workdir}", "--num=5", "--seed=3", f"--out={tmp_path / 'a.png'}")
+    run_tool("sample", f"--workdir={tiny_workdir}", "--num=5", "--seed=3", f"--out={tmp_path / 'b.png'}")
+    a, b = (np.asarray(Image.open(tmp_path / f)) for f in ("a.png", "b.png"))
+    np.testing.assert_array_equal(a, b)  # same seed, same picture
+    run_tool("sample", f"--workdir={tiny_workdir}", "--num=3", "--cover=0.75", f"--out={tmp_path / 'c.png'}")
+    assert (tmp_path / "c.png").is_file()
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--num=1000000000"], "number of images must be in 1..1024"),
+        (["--temperature=0"], "temperature must be > 0"),
+        (["--cover=1.5"], "cover must be a fraction"),
+    ],
+)
+def test_sample_rejects_bad_requests(tiny_workdir, tmp_path, args, words):
+    proc = run_tool("sample", f"--workdir={tiny_workdir}", f"--out={tmp_path / 'x.png'}", *args, check=False)
+    assert proc.returncode != 0 and words in proc.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_missing_workdir(tmp_path):
+    proc = run_tool("evaluate", f"--workdir={tmp_path / 'nothing'}", check=False)
+    assert proc.returncode != 0 and "no run here" in proc.stderr
+
+
+def test_pokemon_tiny_training_run(tmp_path, pokemon_dir):
+    workdir = tmp_path / "poke"
+    run_tool(
+        "train",
+        "--model=pixelrnn",
+        "--config=tiny",
+        "--dataset=pokemon",
+        f"--data_dir={pokemon_dir}",
+        f"--workdir={workdir}",
+        "--steps=2",
+        "--noexport",
+    )
+    proc = run_tool("evaluate", f"--workdir={workdir}", "--split=all")
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["num_examples"] == 742 and result["split"] == "all"
+
+
+def test_quantize_cli(tmp_path):
+    from tests.data.test_quantize import write_sprites
+
+    write_sprites(tmp_path / "sprites", n=6, size=8)
+    proc = run_tool(
+        "quantize",
+        f"--images={tmp_path / 'sprites'}",
+        f"--out={tmp_path / 'q'}",
+        "--colours=5",
+        "--size=6",
+        f"--compare_to={tmp_path / 'q'}",
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["quantize"]["num_images"] == 6
+    assert report["compare"]["mean_rgb_distance"] == 0
+
+
+def test_checkpoint_restores_every_weight(tiny_workdir):
+    import tensorflow as tf
+
+    from tfgen.training import workdir as wd
+
+    latest = tf.train.latest_checkpoint(str(tiny_workdir / "checkpoints"))
+    saved = {name for name, _ in tf.train.list_variables(latest) if name.startswith("weights/")}
+    model, _, step = wd.load_model(tiny_workdir)
+    assert len(saved) == len(model.weights) > 0
+    for i, v in enumerate(model.weights):
+        np.testing.assert_array_equal(
+            v.numpy(), tf.train.load_variable(latest, f"weights/w{i:04d}/.ATTRIBUTES/VARIABLE_VALUE")
+        )

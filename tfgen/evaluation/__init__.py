@@ -1,0 +1,1 @@
+"""Evaluation: exact likelihoods, bounds, sample-quality scores."""

@@ -1,0 +1,44 @@
+"""Exact likelihood evaluation of a trained workdir on any dataset split."""
+
+import numpy as np
+
+from tfgen import data as tfdata
+from tfgen.training import trainer
+from tfgen.training import workdir as wd
+
+
+def check_compatible(trained, other):
+    """Raises if `other` data cannot be scored by a model trained on `trained`."""
+    if tuple(trained.image_shape) != tuple(other.image_shape) or trained.num_classes != other.num_classes:
+        raise ValueError(
+            f"model was trained on {trained.name} {trained.image_shape} with {trained.num_classes} values "
+            f"per pixel; {other.name} has {other.image_shape} with {other.num_classes}"
+        )
+    if not np.array_equal(trained.palette, other.palette):
+        # Same indices with other colours would be scored, but meaninglessly.
+        raise ValueError(f"{other.name}'s palette differs from the one the model was trained with")
+
+
+def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", batch_size=64):
+    """Log-likelihood of a split under a workdir's latest checkpoint.
+
+    Returns a dict with nll_nats_per_image, bits_per_dim, num_examples,
+    dataset, split, step.
+    """
+    model, run, step = wd.load_model(workdir)
+    dataset = dataset or run.dataset
+    if data_dir is None and dataset == run.dataset:
+        data_dir = run.data_dir
+    images, spec = tfdata.load(dataset, split, data_dir)
+    check_compatible(run.data_spec, spec)
+    means, count = trainer.evaluate_batches(model, images, batch_size)
+    return {
+        "model": run.model,
+        "config": run.config_name,
+        "step": step,
+        "dataset": spec.name,
+        "split": split,
+        "num_examples": count,
+        "nll_nats_per_image": means["nll"],
+        "bits_per_dim": means["bits_per_dim"],
+    }

@@ -1,0 +1,48 @@
+"""Sampling and completion from a trained workdir to a PNG."""
+
+import numpy as np
+import tensorflow as tf
+
+from tfgen import data as tfdata
+from tfgen import visualize
+from tfgen.training import workdir as wd
+
+MAX_NUM = 1024  # a PNG of more images than this is not something a person looks at
+
+
+def check_num(num):
+    if not 1 <= num <= MAX_NUM:
+        raise ValueError(f"number of images must be in 1..{MAX_NUM}, got {num}")
+
+
+def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, split="validation", data_dir=None):
+    """Writes `num` samples (or completions) of a workdir's model to `out`.
+
+    Args:
+        cover: None to sample from scratch; a fraction in (0, 1) to cover the
+            last part of `num` images from `split` and complete them (rows of
+            original, covered, completed).
+    Returns: the int images drawn, [num, H, W, C].
+    """
+    check_num(num)
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+    model, run, _ = wd.load_model(workdir)
+    palette = run.data_spec.palette
+    noise = model.noise(num, seed)
+    temps = tf.fill([num], float(temperature))
+    if cover is None:
+        images = tf.function(model.sample)(noise, temps).numpy()
+        visualize.save_png(out, visualize.grid(visualize.render(images, palette)))
+        return images
+    if not 0 < cover < 1:
+        raise ValueError(f"cover must be a fraction in (0, 1), got {cover}")
+    source, _ = tfdata.load(run.dataset, split, data_dir or run.data_dir)
+    originals = np.stack(list(source.take(num).as_numpy_iterator()))
+    n = len(originals)
+    known = int(round(model.num_pixels * (1 - cover)))
+    images = tf.function(model.complete)(
+        tf.constant(originals, tf.int32), tf.fill([n], known), noise[:n], temps[:n]
+    ).numpy()
+    visualize.save_png(out, visualize.completion_sheet(originals, [(known, images)], palette))
+    return images

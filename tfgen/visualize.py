@@ -1,0 +1,75 @@
+"""Pictures people can look at: palette rendering, grids, completion sheets."""
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+COVER_RGB = (200, 60, 200)  # covered pixels: a colour no sprite palette entry is likely to be
+
+
+def render(images, palette):
+    """Index images [N, H, W, C] -> RGB uint8 [N, H, W, 3].
+
+    Single-channel images are looked up in `palette` ([K, 3] uint8); three
+    channel images are taken as 8-bit RGB values already.
+    """
+    images = np.asarray(images)
+    if images.shape[-1] == 3:
+        return images.astype(np.uint8)
+    return np.asarray(palette, dtype=np.uint8)[images[..., 0].astype(np.int64)]
+
+
+def cover(rgb, num_known):
+    """Paints pixels at raster positions >= num_known with COVER_RGB."""
+    rgb = np.array(rgb, copy=True)
+    n, h, w, _ = rgb.shape
+    flat = rgb.reshape(n, h * w, 3)
+    flat[:, num_known:] = COVER_RGB
+    return flat.reshape(rgb.shape)
+
+
+def upscale_factor(height, target=80):
+    return max(1, target // height)
+
+
+def grid(rgb, cols=None, pad=2, scale=None, background=255):
+    """Tiles RGB images [N, H, W, 3] into one enlarged image (nearest neighbour)."""
+    rgb = np.asarray(rgb, dtype=np.uint8)
+    n, h, w, _ = rgb.shape
+    scale = scale or upscale_factor(h)
+    cols = cols or int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    big = rgb.repeat(scale, axis=1).repeat(scale, axis=2)
+    hh, ww = h * scale, w * scale
+    out = np.full((rows * (hh + pad) + pad, cols * (ww + pad) + pad, 3), background, np.uint8)
+    for k in range(n):
+        r, c = divmod(k, cols)
+        out[pad + r * (hh + pad) : pad + r * (hh + pad) + hh, pad + c * (ww + pad) : pad + c * (ww + pad) + ww] = big[k]
+    return out
+
+
+def completion_sheet(originals, rows, palette):
+    """One row per image: original, then (covered, completed) for each fraction.
+
+    Args:
+        originals: [N, H, W, C] index images.
+        rows: list of (num_known, completed [N, H, W, C]) pairs.
+    """
+    orig_rgb = render(originals, palette)
+    columns = [orig_rgb]
+    for num_known, completed in rows:
+        columns.append(cover(orig_rgb, num_known))
+        columns.append(render(completed, palette))
+    n = len(originals)
+    tiles = np.stack(columns, axis=1).reshape(n * len(columns), *orig_rgb.shape[1:])
+    return grid(tiles, cols=len(columns))
+
+
+def save_png(path, rgb):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(tmp, format="PNG")
+    tmp.replace(path)  # never leave a half-written PNG behind
+    return path

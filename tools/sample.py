@@ -1,0 +1,39 @@
+"""Draw samples or completions from a trained workdir into a PNG.
+
+python tools/sample.py --workdir=runs/pixelrnn-default-digits --num=16 --out=samples.png
+python tools/sample.py --workdir=... --cover=0.75 --out=completions.png
+"""
+
+from absl import app, flags
+
+from tfgen import sampling
+from tfgen.data import datasets
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
+flags.DEFINE_string("out", "samples.png", "PNG to write.")
+flags.DEFINE_integer("num", 16, f"Images to draw (1..{sampling.MAX_NUM}).")
+flags.DEFINE_integer("seed", 0, "Seed of the sampling noise.")
+flags.DEFINE_float("temperature", 1.0, "Softmax temperature (> 0); below 1 is more conservative.")
+flags.DEFINE_float("cover", None, "Cover this fraction (e.g. 0.5, 0.75) of dataset images and complete them.")
+flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split the images to complete come from.")
+flags.DEFINE_string("data_dir", None, "Dataset source for --cover (default: the run's).")
+
+
+def main(argv):
+    del argv
+    images = sampling.sample_workdir(
+        FLAGS.workdir,
+        FLAGS.out,
+        FLAGS.num,
+        FLAGS.seed,
+        FLAGS.temperature,
+        FLAGS.cover,
+        FLAGS.split,
+        FLAGS.data_dir,
+    )
+    print(f"wrote {len(images)} images to {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    app.run(main)
