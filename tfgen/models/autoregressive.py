@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from tfgen import losses
+from tfgen.signatures import Signature, TensorInput
 
 
 def sample_categorical(logits, uniform):
@@ -74,6 +75,23 @@ class AutoregressiveImageModel(keras.Model):
     def log_prob(self, images):
         """Exact log-likelihood in nats of each image: [B]."""
         return losses.categorical_log_prob(self(images), images)
+
+    def log_prob_sequential(self, images):
+        """`log_prob` computed one pixel at a time through the sampling loop.
+
+        Same number (tested); used for serving by models whose parallel pass
+        does not convert to TFLite (an RNN's TensorArray with a dynamic
+        batch), since the sampling loop is built from builtin ops only.
+        """
+        batch = tf.shape(images)[0]
+        ones = tf.ones([batch], tf.float32)
+        zeros = tf.zeros([batch, *self.image_shape], tf.float32)
+        steps = tf.fill([batch], self.num_pixels)
+        return tf.reduce_sum(self._autoregress(images, steps, zeros, ones)[1], axis=1)
+
+    def serving_log_prob(self, images):
+        """The log_prob the exported signature computes (parallel by default)."""
+        return self.log_prob(images)
 
     @property
     def metrics(self):
@@ -232,6 +250,69 @@ class AutoregressiveImageModel(keras.Model):
             "samples": visualize.grid(visualize.render(samples.numpy(), palette)),
             "completions": visualize.completion_sheet(examples, rows, palette),
         }
+
+    # -- serving ----------------------------------------------------------
+
+    default_signature = "sample"
+
+    def signatures(self):
+        """sample, complete and log_prob, as the export layer builds them."""
+        shape = self.image_shape
+        k, steps = self.num_classes, self.num_pixels
+        noise = TensorInput(
+            "noise",
+            shape,
+            "float32",
+            0.0,
+            1.0,
+            high_open=True,
+            doc="uniform noise, one value per pixel channel (inverse-CDF sampling)",
+        )
+        temperature = TensorInput(
+            "temperature",
+            (),
+            "float32",
+            0.0,
+            None,
+            low_open=True,
+            doc="softmax temperature; 1 samples the model, lower is more conservative",
+        )
+        images = TensorInput("images", shape, "int32", 0, k - 1, doc=f"pixel values in 0..{k - 1}")
+        num_known = TensorInput(
+            "num_known",
+            (),
+            "int32",
+            0,
+            steps,
+            doc=f"leading pixels (raster order, channels innermost) to keep, 0..{steps}",
+        )
+        out_images = f"int32 [B, {', '.join(map(str, shape))}] pixel values"
+        return [
+            Signature(
+                "sample",
+                (noise, temperature),
+                {"images": out_images},
+                lambda n, t: {"images": self.sample(n, t)},
+                exact_outputs=("images",),
+                doc="draw new images",
+            ),
+            Signature(
+                "complete",
+                (images, num_known, noise, temperature),
+                {"images": out_images},
+                lambda x, k_, n, t: {"images": self.complete(x, k_, n, t)},
+                exact_outputs=("images",),
+                doc="keep the first num_known pixels, sample the rest",
+            ),
+            Signature(
+                "log_prob",
+                (images,),
+                {"log_prob": "float32 [B] log-likelihood in nats per image"},
+                lambda x: {"log_prob": self.serving_log_prob(x)},
+                doc="exact log-likelihood",
+                reference=lambda x: {"log_prob": self.log_prob(x)},
+            ),
+        ]
 
     def noise(self, num, seed):
         """Uniform noise for `sample`/`complete`, reproducible from an int seed."""

@@ -88,6 +88,11 @@ class PixelRNN(AutoregressiveImageModel):
         logits = tf.transpose(self.head(h), [1, 0, 2])
         return tf.reshape(logits, [batch, *self.image_shape, self.num_classes])
 
+    def serving_log_prob(self, images):
+        # The training pass stores hidden states in a TensorArray, which
+        # TFLite cannot lower with a dynamic batch; the step loop can.
+        return self.log_prob_sequential(images)
+
     def _initial_state(self, batch_size):
         return tuple(lstm.zero_state(batch_size) for lstm in self.lstms)
 

@@ -1,0 +1,83 @@
+"""Exports a model (or a training workdir) in every requested format.
+
+One version number is shared by the SavedModel and the TFLite files of an
+export, and both are published atomically (see `export.layout`).
+"""
+
+import dataclasses
+import time
+from pathlib import Path
+
+from export import layout, saved_model, tflite
+from export import metadata as md
+
+FORMATS = ("saved_model", "tflite")
+DEFAULT_MAX_BATCH = 256
+
+
+@dataclasses.dataclass
+class ExportResult:
+    version: int
+    saved_model: Path | None
+    tflite: dict
+    metadata: dict
+
+
+def build_metadata(model, run, version, max_batch, step=None):
+    signatures = model.signatures()
+    return {
+        "model": run.model,
+        "config": run.config_name,
+        "family": model.family,
+        "dataset": run.dataset,
+        "image_shape": list(run.data_spec.image_shape),
+        "num_classes": run.data_spec.num_classes,
+        "palette": run.data_spec.palette.tolist(),
+        "max_batch": int(max_batch),
+        "version": int(version),
+        "step": step,
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "default_signature": model.default_signature,
+        "signatures": {s.name: s.metadata() for s in signatures},
+    }
+
+
+def export_model(
+    model,
+    run,
+    export_dir,
+    formats=FORMATS,
+    version=None,
+    max_batch=DEFAULT_MAX_BATCH,
+    variants=tflite.VARIANTS,
+    step=None,
+):
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f"unknown export formats {sorted(unknown)}; choose from {FORMATS}")
+    if not 1 <= max_batch <= 1 << 16:
+        raise ValueError(f"max_batch must be in 1..65536, got {max_batch}")
+    export_dir = Path(export_dir)
+    name = run.model
+    sm_base, tfl_base = export_dir / name, export_dir / "tflite" / name
+    version = int(version) if version is not None else layout.next_version(sm_base, tfl_base)
+    meta = build_metadata(model, run, version, max_batch, step)
+    result = ExportResult(version, None, {}, meta)
+    if "saved_model" in formats:
+        result.saved_model = saved_model.export(model, sm_base, version, name, meta, max_batch)
+        layout.write_models_config(export_dir)
+    if "tflite" in formats:
+        with layout.atomic_version_dir(tfl_base, version) as tmp:
+            tflite.convert(model, tmp, max_batch, variants)
+            md.write(tmp / md.METADATA_FILE, meta | {"tflite_variants": list(variants)})
+        final = tfl_base / str(version)
+        result.tflite = {v: final / f"{v}.tflite" for v in variants}
+    return result
+
+
+def export_workdir(workdir, export_dir=None, **kwargs):
+    """Exports a workdir's latest checkpoint; export_dir defaults to <workdir>/export."""
+    from tfgen.training import workdir as wd
+
+    model, run, step = wd.load_model(workdir)
+    return export_model(model, run, export_dir or Path(workdir) / "export", step=step, **kwargs)

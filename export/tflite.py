@@ -1,0 +1,65 @@
+"""TFLite conversion of a model's signatures, builtin ops only.
+
+The converter reads a SavedModel written by `keras.export.ExportArchive`
+without in-graph validation (TFLite drops assertion ops; the runtime in
+`export.litert_runtime` validates instead). Variants:
+
+* float32: exact conversion;
+* float16: weights stored as float16, computed in float32;
+* int8: dynamic-range quantisation (int8 weights, float activations).
+
+Only TFLITE_BUILTINS are allowed, so a model needing Select TF (Flex) ops
+fails to convert instead of shipping a runtime dependency.
+"""
+
+import re
+import tempfile
+from pathlib import Path
+
+import tensorflow as tf
+
+from export import saved_model
+
+VARIANTS = ("float32", "float16", "int8")
+
+
+def converter_for(saved_model_dir, signature_keys, variant):
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=signature_keys)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    if variant == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif variant == "int8":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif variant != "float32":
+        raise ValueError(f"unknown TFLite variant {variant!r}; choose from {VARIANTS}")
+    return converter
+
+
+def convert(model, out_dir, max_batch, variants=VARIANTS):
+    """Writes <out_dir>/<variant>.tflite for each variant; returns {variant: path}."""
+    signatures = [s for s in model.signatures() if s.tflite]
+    keys = [s.name for s in signatures]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = saved_model.build_archive(model, signatures, signatures[0].name, max_batch, check=False)
+        archive.write_out(tmp, verbose=False)
+        for variant in variants:
+            flatbuffer = converter_for(tmp, keys, variant).convert()
+            path = out_dir / f"{variant}.tflite"
+            path.write_bytes(flatbuffer)
+            paths[variant] = path
+    return paths
+
+
+def op_names(path):
+    """Every op in every subgraph of a .tflite file (WHILE bodies included)."""
+    import contextlib
+    import io
+
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        tf.lite.experimental.Analyzer.analyze(model_path=str(path))
+    return sorted(set(re.findall(r"Op#\d+ (\w+)\(", text.getvalue())))

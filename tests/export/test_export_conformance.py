@@ -1,0 +1,209 @@
+"""Every registered model exported and checked the way it will be served.
+
+SavedModel: loaded as TF Serving loads it (graph mode, `serve` tag, each
+SignatureDef run by tensor names) and compared with the Keras model.
+TFLite: run by the ai-edge-litert interpreter and compared the same way.
+"""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export import exporter, saved_model, serving, tflite
+from export.litert_runtime import TFLiteModel
+from export.metadata import RequestError
+from tests.models.test_conformance import SPEC, tiny
+from tfgen import registry
+from tfgen.data import DataSpec
+from tfgen.training.workdir import Run
+
+MAX_BATCH = 8
+NAMES = registry.names()
+
+
+def fake_run(name, spec=SPEC):
+    return Run(name, "tiny", {}, spec.name, None, spec, 0)
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def exported(request, tmp_path_factory):
+    name = request.param
+    model = tiny(name)
+    result = exporter.export_model(model, fake_run(name), tmp_path_factory.mktemp("export"), max_batch=MAX_BATCH)
+    session = serving.ServingSession(result.saved_model)
+    yield name, model, result, session
+    session.close()
+
+
+def requests_for(model, num=4, seed=5):
+    return {sig.name: (sig, saved_model.example_inputs(sig, num=num, seed=seed)) for sig in model.signatures()}
+
+
+def expected(sig, inputs):
+    args = [tf.constant(inputs[i.name]) for i in sig.inputs]
+    return {k: v.numpy() for k, v in sig.expected(*args).items()}
+
+
+def assert_matches(sig, got, want, rtol):
+    assert set(got) == set(want)
+    for k in want:
+        if k in sig.exact_outputs:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{sig.name}/{k} differs")
+        else:
+            np.testing.assert_allclose(got[k], want[k], rtol=rtol, err_msg=f"{sig.name}/{k} drifts")
+
+
+def test_signature_defs_are_named_and_batched(exported):
+    _, model, _, session = exported
+    names = {s.name for s in model.signatures()}
+    assert names | {"serving_default"} <= set(session.signatures)
+    default = session.signatures["serving_default"]
+    assert set(default.inputs) == {
+        i.name for i in next(s for s in model.signatures() if s.name == model.default_signature).inputs
+    }
+    for sig in model.signatures():
+        for inp in sig.inputs:
+            info = session.signatures[sig.name].inputs[inp.name]
+            dims = [d.size for d in info.tensor_shape.dim]
+            assert dims == [-1, *inp.shape], (sig.name, inp.name, dims)
+
+
+def test_saved_model_matches_keras(exported):
+    _, model, _, session = exported
+    for sig, inputs in requests_for(model).values():
+        assert_matches(sig, session.run(sig.name, inputs), expected(sig, inputs), rtol=1e-5)
+
+
+def test_warmup_records_parse_and_run(exported):
+    _, model, _, session = exported
+    responses = session.run_warmup()
+    assert sorted(r.model_spec.signature_name for r, _ in responses) == sorted(
+        [s.name for s in model.signatures()] + ["serving_default"]
+    )
+    by_name = {s.name: s for s in model.signatures()}
+    for request, response in responses:
+        name = request.model_spec.signature_name
+        sig = by_name.get(name) or by_name[model.default_signature]
+        assert set(response.outputs) == set(sig.outputs)
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        got = {k: tf.make_ndarray(v) for k, v in response.outputs.items()}
+        assert_matches(sig, got, expected(sig, inputs), rtol=1e-5)
+
+
+def test_tflite_float32_matches_keras(exported):
+    _, model, result, _ = exported
+    lite = TFLiteModel(result.tflite["float32"])
+    for sig, inputs in requests_for(model).values():
+        if sig.tflite:
+            assert_matches(sig, lite.run(sig.name, **inputs), expected(sig, inputs), rtol=1e-4)
+
+
+def test_tflite_uses_builtin_ops_only(exported):
+    _, _, result, _ = exported
+    for variant, path in result.tflite.items():
+        ops = tflite.op_names(path)
+        assert ops and not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], (variant, ops)
+
+
+def test_tflite_quantised_variants_are_sane(exported):
+    _, model, result, _ = exported
+    sizes = {v: p.stat().st_size for v, p in result.tflite.items()}
+    assert set(sizes) == {"float32", "float16", "int8"}
+    for variant in ("float16", "int8"):
+        lite = TFLiteModel(result.tflite[variant])
+        for sig, inputs in requests_for(model).values():
+            if sig.tflite:
+                for value in lite.run(sig.name, **inputs).values():
+                    assert np.all(np.isfinite(value)) and value.shape[0] == 4
+
+
+def bad_requests(model):
+    """(signature, inputs, words the error must contain) for each kind of bad request."""
+    out = []
+    for sig, good in requests_for(model, num=2).values():
+        first = sig.inputs[0]
+        over = saved_model.example_inputs(sig, num=MAX_BATCH + 1)
+        out.append((sig.name, over, [first.name, "batch"]))
+        for inp in sig.inputs:
+            wrong_dtype = dict(
+                good, **{inp.name: good[inp.name].astype(np.float64 if inp.dtype == "int32" else np.int32)}
+            )
+            out.append((sig.name, wrong_dtype, [inp.name]))
+            wrong_shape = dict(good, **{inp.name: good[inp.name][..., None]})
+            out.append((sig.name, wrong_shape, [inp.name]))
+            if inp.high is not None:
+                bad = good[inp.name].copy()
+                bad.flat[0] = inp.high + (0 if inp.high_open else 1)
+                out.append((sig.name, dict(good, **{inp.name: bad}), [inp.name, "values must be in"]))
+            if inp.low is not None:
+                bad = good[inp.name].copy()
+                bad.flat[0] = inp.low - (0 if inp.low_open else 1)
+                out.append((sig.name, dict(good, **{inp.name: bad}), [inp.name, "values must be in"]))
+    return out
+
+
+def test_saved_model_refuses_bad_requests_and_keeps_serving(exported):
+    _, model, _, session = exported
+    sig, good = requests_for(model)[model.default_signature]
+    want = session.run(sig.name, good)
+    for name, inputs, words in bad_requests(model):
+        with pytest.raises((tf.errors.InvalidArgumentError, ValueError, TypeError)) as err:
+            session.run(name, inputs)
+        message = str(err.value)
+        assert all(w in message for w in words), (name, words, message[-500:])
+        # The loaded model is unaffected: the same good request, the same answer.
+        assert_matches(sig, session.run(sig.name, good), want, rtol=0)
+
+
+def test_tflite_refuses_bad_requests_and_keeps_serving(exported):
+    _, model, result, _ = exported
+    lite = TFLiteModel(result.tflite["float32"])
+    sig, good = requests_for(model)[model.default_signature]
+    want = lite.run(sig.name, **good)
+    for name, inputs, words in bad_requests(model):
+        if not next(s for s in model.signatures() if s.name == name).tflite:
+            continue
+        with pytest.raises(RequestError) as err:
+            lite.run(name, **inputs)
+        assert all(w in str(err.value) for w in words), (name, words, str(err.value))
+        assert_matches(sig, lite.run(sig.name, **good), want, rtol=0)
+
+
+def test_models_config_lists_the_export(exported):
+    from google.protobuf import text_format
+    from tensorflow_serving.config import model_server_config_pb2
+
+    name, _, result, _ = exported
+    path = result.saved_model.parents[1] / "models.config"
+    config = text_format.Parse(path.read_text(), model_server_config_pb2.ModelServerConfig())
+    (entry,) = config.model_config_list.config
+    assert entry.name == name and entry.model_platform == "tensorflow"
+    assert entry.base_path.endswith(f"/{name}")
+
+
+def test_versions_are_never_overwritten(tmp_path):
+    model = tiny("pixelrnn")
+    run = fake_run("pixelrnn")
+    first = exporter.export_model(model, run, tmp_path, formats=("saved_model",))
+    second = exporter.export_model(model, run, tmp_path, formats=("saved_model",))
+    assert (first.version, second.version) == (1, 2)
+    with pytest.raises(FileExistsError, match="already exists"):
+        exporter.export_model(model, run, tmp_path, formats=("saved_model",), version=1)
+    assert sorted(p.name for p in (tmp_path / "pixelrnn").iterdir()) == ["1", "2"]
+
+
+def test_absurd_max_batch_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="max_batch"):
+        exporter.export_model(tiny("pixelrnn"), fake_run("pixelrnn"), tmp_path, max_batch=10**9)
+
+
+def test_palette_model_exports_at_pokemon_size(tmp_path):
+    """The exercise's shape (20x20, 167 colours) through SavedModel and TFLite."""
+    spec = DataSpec("pokemon", (20, 20, 1), 167, np.zeros((167, 3), np.uint8))
+    model = tiny("pixelrnn", spec)
+    result = exporter.export_model(model, fake_run("pixelrnn", spec), tmp_path, max_batch=4, variants=("float32",))
+    sig, inputs = requests_for(model, num=3)["complete"]
+    session = serving.ServingSession(result.saved_model)
+    want = expected(sig, inputs)
+    assert_matches(sig, session.run("complete", inputs), want, rtol=0)
+    assert_matches(sig, TFLiteModel(result.tflite["float32"]).run("complete", **inputs), want, rtol=0)
