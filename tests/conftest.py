@@ -65,3 +65,14 @@ def run_tool(tool, *args, timeout=600, check=True):
             f"tools/{tool}.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
         )
     return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_workdir(tmp_path_factory):
+    """A tiny PixelRNN trained 4 steps on digits by the CLI, exported (version 1)."""
+    workdir = tmp_path_factory.mktemp("run") / "pixelrnn"
+    proc = run_tool(
+        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=4", "--checkpoint_every=2"
+    )
+    assert "done: 4 steps" in proc.stdout, proc.stdout
+    return workdir

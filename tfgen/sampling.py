@@ -46,3 +46,25 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
     ).numpy()
     visualize.save_png(out, visualize.completion_sheet(originals, [(known, images)], palette))
     return images
+
+
+def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=None):
+    """Samples from a SavedModel export (loaded as TF Serving loads it) to a PNG.
+
+    Noise comes from `export.noise` like `tools/tflite_sample.py`'s, so the
+    same seed gives the same images from the SavedModel and the TFLite file.
+    """
+    from export import metadata as md
+    from export.serving import ServingSession
+
+    check_num(num)
+    meta = md.read(version_dir)
+    signature = signature or meta["default_signature"]
+    inputs = md.generating_request(meta, signature, num, seed, temperature)
+    session = ServingSession(version_dir)
+    try:
+        images = session.run(signature, inputs)["images"]
+    finally:
+        session.close()
+    visualize.save_png(out, visualize.grid(visualize.render_export(images, meta)))
+    return images

@@ -20,6 +20,15 @@ def render(images, palette):
     return np.asarray(palette, dtype=np.uint8)[images[..., 0].astype(np.int64)]
 
 
+def render_export(images, metadata):
+    """Renders an export's output images using its metadata (palette indices or floats in [0, 1])."""
+    images = np.asarray(images)
+    if images.dtype.kind == "f":
+        grey = np.clip(np.round(images * 255), 0, 255).astype(np.uint8)
+        return grey if grey.shape[-1] == 3 else np.repeat(grey, 3, axis=-1)
+    return render(images, np.asarray(metadata["palette"], dtype=np.uint8))
+
+
 def cover(rgb, num_known):
     """Paints pixels at raster positions >= num_known with COVER_RGB."""
     rgb = np.array(rgb, copy=True)

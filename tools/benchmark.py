@@ -8,12 +8,19 @@ against this machine's float32 matmul rate, sampling images/s of the
 state-carrying sampler and of the naive one that re-runs the whole prefix.
 """
 
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 import json
 
 from absl import app, flags
 
 from tfgen import registry
-from tfgen.benchmark import autoregressive, timing
+from tfgen.benchmark import autoregressive, export_latency, timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -21,10 +28,43 @@ flags.DEFINE_string("config", "default", "Model config.")
 flags.DEFINE_integer("train_batch", 64, "Training batch size.")
 flags.DEFINE_integer("sample_batch", 16, "Sampling batch size.")
 flags.DEFINE_integer("repeats", 5, "Timed repetitions (median).")
+flags.DEFINE_bool("training", True, "Benchmark training and sampling against the baselines.")
+flags.DEFINE_bool("export", False, "Benchmark SavedModel/TFLite sampling latency and sizes.")
+flags.DEFINE_string("workdir", None, "For --export: a trained workdir (real weights, its dataset's images).")
 
 
 def main(argv):
     del argv
+    figures = {}
+    if FLAGS.training:
+        figures.update(training_and_sampling())
+    if FLAGS.export:
+        figures.update(export_benchmark())
+    print(json.dumps(figures))
+
+
+def export_benchmark():
+    from tfgen.data import load
+    from tfgen.training import workdir as wd
+
+    if FLAGS.workdir:
+        model, run, _ = wd.load_model(FLAGS.workdir)
+        images = next(load(run.dataset, "validation", run.data_dir)[0].batch(16).as_numpy_iterator())
+    else:
+        spec = autoregressive.POKEMON_SHAPE
+        model = registry.get(FLAGS.model).build(spec, FLAGS.config)
+        model.build_for_data()
+        run = wd.Run(FLAGS.model, FLAGS.config, {}, spec.name, None, spec, 0)
+        images = None
+    latency, sizes = export_latency.export_rows(model, run, repeats=FLAGS.repeats, eval_images=images)
+    print(f"sampling latency of the exports ({run.model}/{run.config_name}, {run.data_spec.image_shape}):")
+    print(timing.table(latency, ["runtime", "batch", "ms", "images_per_s"]))
+    print("artifact sizes and log_prob drift of the quantised TFLite variants (mean over 16 images):")
+    print(timing.table(sizes, ["artifact", "bytes", "mean_log_prob", "drift_vs_float32"]))
+    return {"export_latency": latency, "export_sizes": sizes}
+
+
+def training_and_sampling():
     spec = autoregressive.POKEMON_SHAPE
     matmul = timing.matmul_gflops()
     train = autoregressive.training_rate(FLAGS.model, FLAGS.config, spec, FLAGS.train_batch, FLAGS.repeats)

@@ -6,6 +6,13 @@ The last output line is one JSON object with nll_nats_per_image,
 bits_per_dim, num_examples, dataset and split.
 """
 
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 import json
 
 from absl import app, flags

@@ -4,13 +4,21 @@ python tools/sample.py --workdir=runs/pixelrnn-default-digits --num=16 --out=sam
 python tools/sample.py --workdir=... --cover=0.75 --out=completions.png
 """
 
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 from absl import app, flags
 
 from tfgen import sampling
 from tfgen.data import datasets
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
+flags.DEFINE_string("workdir", None, "Training workdir.")
+flags.DEFINE_string("export_dir", None, "A SavedModel version directory (instead of --workdir).")
 flags.DEFINE_string("out", "samples.png", "PNG to write.")
 flags.DEFINE_integer("num", 16, f"Images to draw (1..{sampling.MAX_NUM}).")
 flags.DEFINE_integer("seed", 0, "Seed of the sampling noise.")
@@ -22,6 +30,12 @@ flags.DEFINE_string("data_dir", None, "Dataset source for --cover (default: the 
 
 def main(argv):
     del argv
+    if bool(FLAGS.workdir) == bool(FLAGS.export_dir):
+        raise app.UsageError("give exactly one of --workdir and --export_dir")
+    if FLAGS.export_dir:
+        images = sampling.sample_export(FLAGS.export_dir, FLAGS.out, FLAGS.num, FLAGS.seed, FLAGS.temperature)
+        print(f"wrote {len(images)} images to {FLAGS.out}")
+        return
     images = sampling.sample_workdir(
         FLAGS.workdir,
         FLAGS.out,

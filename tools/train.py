@@ -5,6 +5,13 @@ the embedded 8x8 digits, which needs no network and no data files. Re-running
 the same command resumes from the workdir's last checkpoint.
 """
 
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 from absl import app, flags
 
 from tfgen import registry

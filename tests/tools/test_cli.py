@@ -1,6 +1,7 @@
 """The CLIs end to end in subprocesses, with tiny configs and real files."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,25 +12,12 @@ from tests.conftest import run_tool
 TRAIN_FILES = ("run.json", "summary.json", "samples.png", "completions.png", "checkpoints/checkpoint")
 
 
-@pytest.fixture(scope="module")
-def tiny_workdir(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("run") / "pixelrnn"
-    proc = run_tool(
-        "train",
-        "--model=pixelrnn",
-        "--config=tiny",
-        f"--workdir={workdir}",
-        "--steps=4",
-        "--checkpoint_every=2",
-        "--noexport",
-    )
-    assert "done: 4 steps" in proc.stdout
-    return workdir
-
-
 def test_train_writes_every_artifact(tiny_workdir):
     for name in TRAIN_FILES:
         assert (tiny_workdir / name).is_file(), name
+    # Training exports by default: a served SavedModel and the TFLite files, version 1.
+    assert (tiny_workdir / "export" / "pixelrnn" / "1" / "saved_model.pb").is_file()
+    assert (tiny_workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite").is_file()
     assert list((tiny_workdir / "logs" / "train").glob("events.out.tfevents.*"))
     run = json.loads((tiny_workdir / "run.json").read_text())
     assert run["model"] == "pixelrnn" and run["dataset"] == "digits"
@@ -40,12 +28,13 @@ def test_train_writes_every_artifact(tiny_workdir):
     assert sheet.shape[1] > sheet.shape[0] / 8 * 4  # five columns per row
 
 
-def test_rerun_resumes_and_extends(tiny_workdir):
-    proc = run_tool(
-        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={tiny_workdir}", "--steps=6", "--noexport"
-    )
+def test_rerun_resumes_and_extends(tiny_workdir, tmp_path):
+    workdir = tmp_path / "copy"
+    shutil.copytree(tiny_workdir, workdir)  # the shared workdir stays at step 4
+    proc = run_tool("train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=6")
     assert "resumed from" in proc.stdout and "at step 4" in proc.stdout
-    assert json.loads((tiny_workdir / "summary.json").read_text())["steps"] == 6
+    assert json.loads((workdir / "summary.json").read_text())["steps"] == 6
+    assert "exported version 2" in proc.stdout
 
 
 def test_workdir_of_another_run_is_refused(tiny_workdir):

@@ -53,6 +53,7 @@ class TrainOptions:
     mixed_precision: bool = False
     num_previews: int = 16
     export: bool = True
+    export_formats: tuple = ("saved_model", "tflite")
     verbose: bool = True
 
 
@@ -231,6 +232,14 @@ def train(options):
     }
     if chief:
         _write_previews(model, val_images, data_spec, options, val_writer, int(step.numpy()))
+        if options.export and (summary["steps_this_run"] > 0 or not (Path(options.workdir) / "export").exists()):
+            from export import exporter
+
+            result = exporter.export_model(
+                model, run, Path(options.workdir) / "export", formats=options.export_formats, step=summary["steps"]
+            )
+            summary["export_version"] = result.version
+            _log(options, chief, f"exported version {result.version} to {Path(options.workdir) / 'export'}")
         (Path(options.workdir) / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

@@ -1,0 +1,48 @@
+"""Export a trained workdir: SavedModel for TF Serving and TFLite for devices.
+
+    python tools/export.py --workdir=runs/pixelrnn-default-digits --export_dir=/tmp/models
+
+Writes <export_dir>/<model>/<version>/ (SavedModel with warmup requests),
+<export_dir>/tflite/<model>/<version>/{float32,float16,int8}.tflite and
+<export_dir>/models.config. Versions are never overwritten.
+"""
+
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from absl import app, flags
+
+from export import exporter, tflite
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
+flags.DEFINE_string("export_dir", None, "Export root (default: <workdir>/export).")
+flags.DEFINE_list("formats", list(exporter.FORMATS), "Formats: saved_model, tflite.")
+flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).", lower_bound=1)
+flags.DEFINE_integer("max_batch", exporter.DEFAULT_MAX_BATCH, "Largest batch a request may ask for.")
+flags.DEFINE_list("tflite_variants", list(tflite.VARIANTS), "TFLite variants: float32, float16, int8.")
+
+
+def main(argv):
+    del argv
+    result = exporter.export_workdir(
+        FLAGS.workdir,
+        FLAGS.export_dir,
+        formats=FLAGS.formats,
+        version=FLAGS.version,
+        max_batch=FLAGS.max_batch,
+        variants=FLAGS.tflite_variants,
+    )
+    print(f"exported version {result.version}")
+    if result.saved_model:
+        print(f"  SavedModel: {result.saved_model}")
+    for variant, path in result.tflite.items():
+        print(f"  TFLite {variant}: {path} ({path.stat().st_size} bytes)")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,46 @@
+"""Sample from an exported .tflite model with ai-edge-litert, numpy and Pillow only.
+
+    python tools/tflite_sample.py --model=export/tflite/pixelrnn/1/float32.tflite --num=16 --seed=0 --out=s.png
+
+This is the on-device path: it must not import TensorFlow (tested). With the
+same --num and --seed it writes the same images as
+`tools/sample.py --export_dir=<SavedModel version dir>`.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+# tools/ would shadow the `export` package (tools/export.py); the checkout root
+# goes first instead, which also makes this runnable without installing tfgen.
+sys.path[0] = str(Path(__file__).resolve().parents[1])
+
+from export.litert_runtime import TFLiteModel  # noqa: E402
+from export.metadata import RequestError, generating_request  # noqa: E402
+from tfgen import visualize  # noqa: E402
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True, help=".tflite file (tfgen.json beside it)")
+    parser.add_argument("--num", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--temperature", type=float, default=1.0)
+    parser.add_argument("--signature", default=None, help="generating signature (default: the model's)")
+    parser.add_argument("--out", default="samples.png")
+    args = parser.parse_args(argv)
+    model = TFLiteModel(args.model)
+    signature = args.signature or model.metadata["default_signature"]
+    if signature not in model.signature_names:
+        signature = next(s for s in ("sample", "generate") if s in model.signature_names)
+    try:
+        inputs = generating_request(model.metadata, signature, args.num, args.seed, args.temperature)
+        images = model.run(signature, **inputs)["images"]
+    except RequestError as e:
+        sys.exit(f"error: {e}")
+    visualize.save_png(args.out, visualize.grid(visualize.render_export(images, model.metadata)))
+    print(f"wrote {len(images)} images to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
