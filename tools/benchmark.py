@@ -20,7 +20,7 @@ import json
 from absl import app, flags
 
 from tfgen import registry
-from tfgen.benchmark import autoregressive, export_latency, timing
+from tfgen.benchmark import autoregressive, export_latency, strategies, timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -31,6 +31,11 @@ flags.DEFINE_integer("repeats", 5, "Timed repetitions (median).")
 flags.DEFINE_bool("training", True, "Benchmark training and sampling against the baselines.")
 flags.DEFINE_bool("export", False, "Benchmark SavedModel/TFLite sampling latency and sizes.")
 flags.DEFINE_string("workdir", None, "For --export: a trained workdir (real weights, its dataset's images).")
+flags.DEFINE_bool("strategies", False, "Benchmark training throughput per strategy, precision and XLA.")
+flags.DEFINE_list("configs", ["default"], "For --strategies: model configs to run.")
+flags.DEFINE_string("dataset", "digits", "For --strategies: dataset to train on.")
+flags.DEFINE_string("data_dir", None, "For --strategies: the dataset's --data_dir.")
+flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
 
 
 def main(argv):
@@ -40,7 +45,20 @@ def main(argv):
         figures.update(training_and_sampling())
     if FLAGS.export:
         figures.update(export_benchmark())
+    if FLAGS.strategies:
+        figures.update(strategies_benchmark())
     print(json.dumps(figures))
+
+
+def strategies_benchmark():
+    dataset_args = [f"--dataset={FLAGS.dataset}"] + ([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else [])
+    rows = strategies.table_rows(FLAGS.model, FLAGS.configs, dataset_args, FLAGS.steps)
+    print(
+        f"training throughput, {FLAGS.model} on {FLAGS.dataset}, {FLAGS.steps} steps per run "
+        "(baseline: default strategy, float32, no XLA):"
+    )
+    print(timing.table(rows, ["config", "strategy", "precision/XLA", "examples_per_s", "vs_default_float32", "error"]))
+    return {"strategies": rows}
 
 
 def export_benchmark():

@@ -108,6 +108,8 @@ class AutoregressiveImageModel(keras.Model):
             nll = -self.log_prob(images)
             # Optimise the per-pixel mean so the learning rate does not depend on image size.
             loss = losses.replica_mean(nll) / self.num_pixels
+            # Identity unless a LossScaleOptimizer (float16) scales it.
+            loss = self.optimizer.scale_loss(loss)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         return self._update_metrics(nll)

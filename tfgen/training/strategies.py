@@ -8,11 +8,34 @@ import tensorflow as tf
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
+def configure_cpu_devices(count):
+    """Splits the CPU into `count` logical devices (for MirroredStrategy without GPUs).
+
+    Must run before TensorFlow initialises its runtime (before the first op).
+    """
+    cpus = tf.config.list_physical_devices("CPU")
+    current = tf.config.get_logical_device_configuration(cpus[0])
+    if count <= 1 and not current:
+        return
+    if current and len(current) == count:
+        return
+    try:
+        tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * count)
+    except RuntimeError as e:
+        raise RuntimeError(
+            f"cannot split the CPU into {count} devices after TensorFlow has started; "
+            "pass --num_cpu_devices on the command line of a fresh process"
+        ) from e
+
+
 def make_strategy(name):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        if tf.config.list_logical_devices("GPU"):
+            return tf.distribute.MirroredStrategy()
+        # Without GPUs, mirror over the logical CPU devices (see configure_cpu_devices).
+        return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("--strategy=multi_worker needs TF_CONFIG (see docs/DISTRIBUTED.md)")

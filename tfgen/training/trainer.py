@@ -6,14 +6,17 @@ its optimizers are created under `strategy.scope()`, data comes from
 `train_step` runs in `strategy.run`. Keras's `fit` is not used because it
 fails under MultiWorkerMirroredStrategy (keras-team/keras#20585).
 
-Resuming: the checkpoint holds the model, the optimizers and the global step;
-the data order is a pure function of (seed, epoch), so the step alone says
-which batch comes next. Re-running the same command continues the run.
+Resuming: the checkpoint holds every model weight, the optimizers and the
+global step; the data order is a pure function of (seed, epoch), so the step
+alone says which batch comes next, and re-running the same command continues
+the run. A non-finite loss stops the run before anything is saved.
 """
 
 import dataclasses
+import hashlib
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -24,7 +27,7 @@ import tensorflow as tf
 from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import pipeline
-from tfgen.training import strategies
+from tfgen.training import precision, strategies
 from tfgen.training import workdir as wd
 
 
@@ -34,7 +37,7 @@ class NonFiniteLossError(RuntimeError):
 
 @dataclasses.dataclass
 class TrainOptions:
-    """Everything `tools/train.py` passes to `train` (None = config default)."""
+    """Everything `tools/train.py` passes to `train` (None = the config's default)."""
 
     model: str = "pixelrnn"
     config: str = "default"
@@ -49,6 +52,7 @@ class TrainOptions:
     checkpoint_every: int = 100
     keep_checkpoints: int = 3
     strategy: str = "default"
+    num_cpu_devices: int = 1
     jit_compile: bool | None = None
     mixed_precision: bool = False
     num_previews: int = 16
@@ -60,8 +64,10 @@ class TrainOptions:
 def default_optimizers(model, learning_rate):
     """{checkpoint name: optimizer}; models with several override `make_optimizers`."""
     if hasattr(model, "make_optimizers"):
-        return model.make_optimizers(learning_rate)
-    return {"optimizer": keras.optimizers.Adam(learning_rate)}
+        optimizers = model.make_optimizers(learning_rate)
+    else:
+        optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
+    return {k: precision.wrap_optimizer(v) for k, v in optimizers.items()}
 
 
 def _resolve(options):
@@ -98,46 +104,87 @@ def _prepare_workdir(options, spec, cfg, data_spec, chief):
     return run
 
 
-def _log(options, chief, *args):
-    if options.verbose and chief:
-        print(*args, flush=True)
-
-
-def evaluate_batches(model, images, batch_size):
+def evaluate_batches(model, images, batch_size, fn=None):
     """Means of the model's per-example metrics over a dataset of images."""
-    fn = tf.function(model.per_example_metrics)
+    fn = fn or tf.function(model.per_example_metrics, reduce_retracing=True)
     totals, count = {}, 0
     for batch in pipeline.eval_batches(images, batch_size):
         values = fn(batch)
         for k, v in values.items():
-            totals[k] = totals.get(k, 0.0) + float(tf.reduce_sum(v))
+            totals[k] = totals.get(k, 0.0) + float(tf.reduce_sum(tf.cast(v, tf.float64)))
         count += int(batch.shape[0])
     if count == 0:
         raise ValueError("no examples to evaluate")
     return {k: v / count for k, v in totals.items()}, count
 
 
+def weights_digest(model):
+    """sha256 of every weight's bytes: equal digests mean bit-identical models."""
+    h = hashlib.sha256()
+    for v in model.weights:
+        h.update(np.ascontiguousarray(v.numpy()).tobytes())
+    return h.hexdigest()
+
+
+class _Checkpoints:
+    """Chief-only checkpoint writing that every worker takes part in.
+
+    Under MultiWorkerMirroredStrategy every worker must call save (it may
+    involve collective ops); non-chief workers write to a private temporary
+    directory that is deleted at once, so only the chief's files remain. All
+    workers restore from the chief's directory, so a restarted cluster (or a
+    restarted worker) rejoins at the last checkpoint.
+    """
+
+    def __init__(self, ckpt, workdir, chief, keep, task):
+        self.chief = chief
+        directory = Path(workdir) / wd.CHECKPOINTS
+        self.shared = tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=keep)
+        self.tmp = None if chief else Path(workdir) / ".worker-tmp" / f"{task[0]}-{task[1]}"
+        self.ckpt = ckpt
+
+    @property
+    def latest(self):
+        return self.shared.latest_checkpoint
+
+    def save(self, step):
+        if self.chief:
+            self.shared.save(checkpoint_number=step)
+        else:
+            self.ckpt.write(str(self.tmp / "ckpt"))
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
 def train(options):
     """Trains (or resumes) a run in `options.workdir`; returns a summary dict."""
+    strategies.configure_cpu_devices(options.num_cpu_devices)
     spec, cfg = _resolve(options)
+    if options.jit_compile and options.strategy != "default":
+        raise ValueError(
+            f"--jit_compile with --strategy={options.strategy}: XLA cannot compile a step that reads "
+            "variables mirrored on other devices (tensorflow.org/xla/known_issues#tfvariable_on_a_different_device). "
+            "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
+        )
     strategy = strategies.make_strategy(options.strategy)
     chief = strategies.is_chief(strategy)
+    log = print if options.verbose and chief else (lambda *a, **k: None)
     dataset = options.dataset or spec.default_dataset
     train_images, data_spec = tfdata.load(dataset, "train", options.data_dir)
     val_images, _ = tfdata.load(dataset, "validation", options.data_dir)
-    train_images = train_images.cache()
-    val_images = val_images.cache()
+    train_images, val_images = train_images.cache(), val_images.cache()
     run = _prepare_workdir(options, spec, cfg, data_spec, chief)
 
     global_batch = cfg.batch_size
-    replicas = strategy.num_replicas_in_sync
-    if global_batch % replicas:
-        raise ValueError(f"batch size {global_batch} does not divide over {replicas} replicas")
+    if global_batch % strategy.num_replicas_in_sync:
+        raise ValueError(f"batch size {global_batch} does not divide over {strategy.num_replicas_in_sync} replicas")
     num_train = data_spec.num_examples["train"]
     steps_per_epoch = pipeline.steps_per_epoch(num_train, global_batch)
     total_steps = options.steps or cfg.epochs * steps_per_epoch
 
-    with strategy.scope():
+    # Same seed, same initial weights: an interrupted run resumed from a
+    # checkpoint and an uninterrupted one end identical.
+    keras.utils.set_random_seed(options.seed)
+    with precision.policy(options.mixed_precision), strategy.scope():
         model = wd.build_model(run)
         optimizers = default_optimizers(model, cfg.learning_rate)
         model.compile(**optimizers)
@@ -145,11 +192,15 @@ def train(options):
             opt.build(model.trainable_variables)
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     ckpt = wd.checkpoint(model, step, **optimizers)
-    ckpt_dir = Path(options.workdir) / wd.CHECKPOINTS
-    manager = tf.train.CheckpointManager(ckpt, str(ckpt_dir), max_to_keep=options.keep_checkpoints)
-    if manager.latest_checkpoint:
-        ckpt.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-        _log(options, chief, f"resumed from {manager.latest_checkpoint} at step {int(step.numpy())}")
+    checkpoints = _Checkpoints(ckpt, options.workdir, chief, options.keep_checkpoints, strategies.task_info())
+    if checkpoints.latest:
+        ckpt.restore(checkpoints.latest).assert_existing_objects_matched()
+        log(f"resumed from {checkpoints.latest} at step {int(step.numpy())}", flush=True)
+        if options.learning_rate is not None:
+            # The optimizer's learning rate is checkpointed too; a rate given
+            # on the command line must win over the restored one.
+            for name, fresh in default_optimizers(model, options.learning_rate).items():
+                optimizers[name].learning_rate.assign(fresh.learning_rate)
 
     step_fn = model.train_step
     if cfg.jit_compile:
@@ -158,19 +209,26 @@ def train(options):
     @tf.function
     def train_fn(batch):
         results = strategy.run(step_fn, args=(batch,))
-        return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in results.items()}
+        means = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in results.items()}
+        # The loss is computed before the update, so a finite loss can still
+        # leave infinite weights behind (a huge step); check those too, before
+        # anything could checkpoint them.
+        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+        return means, finite
 
+    eval_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
+    eval_batch = max(global_batch, 64)
     logs = Path(options.workdir) / "logs"
-    train_writer = tf.summary.create_file_writer(str(logs / "train")) if chief else tf.summary.create_noop_writer()
-    val_writer = tf.summary.create_file_writer(str(logs / "validation")) if chief else tf.summary.create_noop_writer()
+    noop = tf.summary.create_noop_writer()
+    train_writer = tf.summary.create_file_writer(str(logs / "train")) if chief else noop
+    val_writer = tf.summary.create_file_writer(str(logs / "validation")) if chief else noop
 
-    start_time = time.time()
     start_step = int(step.numpy())
-    history = []
+    start_time = time.time()
+    loop_seconds, timed_steps = 0.0, 0
     last = {}
     while int(step.numpy()) < total_steps:
-        current = int(step.numpy())
-        epoch, skip = divmod(current, steps_per_epoch)
+        epoch, skip = divmod(int(step.numpy()), steps_per_epoch)
         steps_this_epoch = min(steps_per_epoch, total_steps - epoch * steps_per_epoch) - skip
 
         def dataset_fn(ctx, epoch=epoch, skip=skip):
@@ -184,21 +242,24 @@ def train(options):
                 input_context=ctx,
             )
 
-        dist = strategy.distribute_datasets_from_function(dataset_fn)
+        batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
         for m in model.metrics:
             m.reset_state()
         bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and chief) else 0)
-        _log(options, chief, f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}")
-        for i, batch in enumerate(dist):
-            if i >= steps_this_epoch:
-                break
-            values = {k: float(v) for k, v in train_fn(batch).items()}
-            step.assign_add(1)
-            now = int(step.numpy())
-            if not all(math.isfinite(v) for v in values.values()):
+        log(f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}", flush=True)
+        for i in range(steps_this_epoch):
+            t0 = time.perf_counter()
+            means, finite = train_fn(next(batches))
+            values = {k: float(v) for k, v in means.items()}
+            now = int(step.assign_add(1).numpy())
+            if now > start_step + 1:  # the first step of a run traces and compiles
+                loop_seconds += time.perf_counter() - t0
+                timed_steps += 1
+            if not (bool(finite) and all(math.isfinite(v) for v in values.values())):
+                what = "loss" if not all(math.isfinite(v) for v in values.values()) else "weights"
                 raise NonFiniteLossError(
-                    f"non-finite loss at step {now} ({values}); stopped without saving. "
-                    f"The last good checkpoint is {manager.latest_checkpoint}"
+                    f"non-finite {what} at step {now} ({', '.join(f'{k}={v}' for k, v in values.items())}); "
+                    f"stopped without saving. The last good checkpoint is {checkpoints.latest}"
                 )
             last = values
             bar.update(i + 1, values=list(values.items()))
@@ -206,47 +267,49 @@ def train(options):
                 for k, v in values.items():
                     tf.summary.scalar(k, v)
             if now % options.checkpoint_every == 0:
-                _save(manager, chief, now)
+                checkpoints.save(now)
         now = int(step.numpy())
         if now % steps_per_epoch == 0 or now == total_steps:
-            val, _ = evaluate_batches(model, val_images, max(global_batch, 64))
-            history.append({"step": now, **{f"val_{k}": v for k, v in val.items()}})
-            _log(options, chief, "  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()))
+            val, _ = evaluate_batches(model, val_images, eval_batch, eval_fn)
+            log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
             with val_writer.as_default(step=now):
                 for k, v in val.items():
                     tf.summary.scalar(k, v)
-            _save(manager, chief, now)
+            if now % options.checkpoint_every:  # else saved above already
+                checkpoints.save(now)
 
-    elapsed = time.time() - start_time
-    final_val, num_val = evaluate_batches(model, val_images, max(global_batch, 64))
+    final_val, num_val = evaluate_batches(model, val_images, eval_batch, eval_fn)
     summary = {
         "model": spec.name,
         "config": options.config,
         "dataset": data_spec.name,
+        "strategy": options.strategy,
+        "replicas": strategy.num_replicas_in_sync,
+        "mixed_precision": options.mixed_precision,
+        "jit_compile": cfg.jit_compile,
         "steps": int(step.numpy()),
         "steps_this_run": int(step.numpy()) - start_step,
-        "train_seconds": round(elapsed, 1),
+        "train_seconds": round(time.time() - start_time, 1),
+        "examples_per_s": timed_steps * global_batch / loop_seconds if timed_steps else None,
         "train": last,
         "validation": final_val,
         "num_validation": num_val,
+        "weights_sha256": weights_digest(model),
     }
     if chief:
-        _write_previews(model, val_images, data_spec, options, val_writer, int(step.numpy()))
-        if options.export and (summary["steps_this_run"] > 0 or not (Path(options.workdir) / "export").exists()):
+        if options.num_previews:
+            _write_previews(model, val_images, data_spec, options, val_writer, summary["steps"])
+        export_dir = Path(options.workdir) / "export"
+        if options.export and (summary["steps_this_run"] > 0 or not export_dir.exists()):
             from export import exporter
 
-            result = exporter.export_model(
-                model, run, Path(options.workdir) / "export", formats=options.export_formats, step=summary["steps"]
-            )
+            # From the saved checkpoint rebuilt in float32: the artifact does not
+            # depend on the training precision (bfloat16 ops do not convert to TFLite).
+            result = exporter.export_workdir(options.workdir, export_dir, formats=options.export_formats)
             summary["export_version"] = result.version
-            _log(options, chief, f"exported version {result.version} to {Path(options.workdir) / 'export'}")
+            log(f"exported version {result.version} to {export_dir}", flush=True)
         (Path(options.workdir) / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
-
-
-def _save(manager, chief, step):
-    if chief:
-        manager.save(checkpoint_number=step)
 
 
 def _write_previews(model, val_images, data_spec, options, writer, step):

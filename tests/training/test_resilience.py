@@ -1,0 +1,98 @@
+"""Training survives a SIGKILL and refuses to continue past a NaN."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import REPO, run_tool
+from tfgen.training import workdir as wd
+
+KILL_ARGS = ["--model=pixelrnn", "--config=tiny", "--steps=300", "--checkpoint_every=20", "--noexport"]
+
+
+def latest_step(workdir):
+    path = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+    return int(path.rsplit("-", 1)[1]) if path else 0
+
+
+def final_weights(workdir):
+    model, _, step = wd.load_model(workdir)
+    return step, [v.numpy() for v in model.weights]
+
+
+def test_sigkill_then_same_command_resumes_to_the_same_weights(tmp_path):
+    reference = tmp_path / "uninterrupted"
+    run_tool("train", *KILL_ARGS, f"--workdir={reference}")
+
+    workdir = tmp_path / "killed"
+    command = [sys.executable, str(REPO / "tools" / "train.py"), *KILL_ARGS, f"--workdir={workdir}"]
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO)
+    deadline = time.time() + 240
+    while time.time() < deadline and latest_step(workdir) < 60:
+        if proc.poll() is not None:
+            pytest.fail("training finished before it could be killed")
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = latest_step(workdir)
+    assert 60 <= killed_at < 300, killed_at
+
+    resumed = run_tool("train", *KILL_ARGS, f"--workdir={workdir}")
+    assert f"resumed from {workdir / 'checkpoints'}/ckpt-{killed_at} at step {killed_at}" in resumed.stdout
+    step, got = final_weights(workdir)
+    ref_step, want = final_weights(reference)
+    assert step == ref_step == 300
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(got, want))
+    assert worst < 1e-5, f"resumed weights differ from the uninterrupted run's by {worst}"
+
+
+def test_nan_stops_with_step_and_keeps_last_checkpoint(tmp_path):
+    workdir = tmp_path / "run"
+    run_tool("train", "--model=pixelrnn", "--config=tiny", "--steps=4", "--noexport", f"--workdir={workdir}")
+    before = final_weights(workdir)
+    # An infinite learning rate: step 5's loss is still finite, its update is not.
+    proc = run_tool(
+        "train",
+        "--model=pixelrnn",
+        "--config=tiny",
+        "--steps=40",
+        "--checkpoint_every=1",
+        "--learning_rate=inf",
+        "--noexport",
+        f"--workdir={workdir}",
+        check=False,
+    )
+    assert proc.returncode != 0
+    assert "error: non-finite weights at step 5" in proc.stderr and "stopped without saving" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert latest_step(workdir) == 4  # nothing written after the blow-up, not even the good-looking step 5
+    after = final_weights(workdir)
+    for a, b in zip(before[1], after[1]):
+        np.testing.assert_array_equal(a, b)
+    assert not (workdir / "summary.json").read_text().count("nan")
+
+
+def test_mixed_precision_and_xla_train_and_export_float32(tmp_path):
+    workdir = tmp_path / "run"
+    run_tool(
+        "train",
+        "--model=pixelrnn",
+        "--config=tiny",
+        "--steps=30",
+        "--mixed_precision",
+        "--jit_compile",
+        f"--workdir={workdir}",
+    )
+    summary = json.loads((workdir / "summary.json").read_text())
+    assert summary["mixed_precision"] and summary["jit_compile"]
+    assert summary["validation"]["nll"] < 64 * np.log(17)  # learned something: below uniform
+    # Variables stay float32 under mixed precision, and so does the export.
+    _, values = final_weights(workdir)
+    assert all(v.dtype == np.float32 for v in values)
+    assert (workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite").is_file()
