@@ -12,7 +12,7 @@ import tensorflow as tf
 from export import exporter, saved_model, serving, tflite
 from export.litert_runtime import TFLiteModel
 from export.metadata import RequestError
-from tests.models.test_conformance import SPEC, tiny
+from tests.models.test_conformance import tiny
 from tfgen import registry
 from tfgen.data import DataSpec
 from tfgen.training.workdir import Run
@@ -21,7 +21,8 @@ MAX_BATCH = 8
 NAMES = registry.names()
 
 
-def fake_run(name, spec=SPEC):
+def fake_run(name, spec=None):
+    spec = spec or registry.get(name).cls.conformance_spec()
     return Run(name, "tiny", {}, spec.name, None, spec, 0)
 
 

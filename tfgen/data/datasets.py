@@ -31,12 +31,16 @@ class DataSpec:
 
     Attributes:
         name: catalogue name.
-        image_shape: (height, width, channels).
+        image_shape: (height, width, channels); () for text.
         num_classes: number of values a pixel channel takes (palette size,
-            grey levels, 2 for binary images).
+            grey levels, 2 for binary images); the vocabulary size for text.
         palette: uint8 [num_classes, 3], the RGB colour of each value, used to
-            render images for people.
+            render images for people (empty for text).
         num_examples: examples per split.
+        kind: "image" (uint8 index images) or "text" (sentences as strings).
+        vocabulary: for text, the tokens by index, built from the training
+            split only ("" padding and "[UNK]" first, as TextVectorization).
+        max_length: for text, tokens per sentence after padding/truncation.
     """
 
     name: str
@@ -44,6 +48,9 @@ class DataSpec:
     num_classes: int
     palette: np.ndarray = dataclasses.field(repr=False)
     num_examples: dict = dataclasses.field(default_factory=dict)
+    kind: str = "image"
+    vocabulary: tuple = dataclasses.field(default=(), repr=False)
+    max_length: int = 0
 
     @property
     def num_pixels(self):
@@ -57,6 +64,9 @@ class DataSpec:
             "num_classes": self.num_classes,
             "palette": self.palette.tolist(),
             "num_examples": dict(self.num_examples),
+            "kind": self.kind,
+            "vocabulary": list(self.vocabulary),
+            "max_length": self.max_length,
         }
 
     @classmethod
@@ -65,8 +75,11 @@ class DataSpec:
             name=d["name"],
             image_shape=tuple(d["image_shape"]),
             num_classes=int(d["num_classes"]),
-            palette=np.asarray(d["palette"], dtype=np.uint8),
+            palette=np.asarray(d["palette"], dtype=np.uint8).reshape(-1, 3),
             num_examples=dict(d.get("num_examples", {})),
+            kind=d.get("kind", "image"),
+            vocabulary=tuple(d.get("vocabulary", ())),
+            max_length=int(d.get("max_length", 0)),
         )
 
 

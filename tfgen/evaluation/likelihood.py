@@ -9,6 +9,8 @@ from tfgen.training import workdir as wd
 
 def check_compatible(trained, other):
     """Raises if `other` data cannot be scored by a model trained on `trained`."""
+    if trained.kind != other.kind or tuple(trained.vocabulary) != tuple(other.vocabulary):
+        raise ValueError(f"model was trained on {trained.name} ({trained.kind}); {other.name} is not compatible")
     if tuple(trained.image_shape) != tuple(other.image_shape) or trained.num_classes != other.num_classes:
         raise ValueError(
             f"model was trained on {trained.name} {trained.image_shape} with {trained.num_classes} values "
@@ -22,8 +24,9 @@ def check_compatible(trained, other):
 def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", batch_size=64):
     """Log-likelihood of a split under a workdir's latest checkpoint.
 
-    Returns a dict with nll_nats_per_image, bits_per_dim, num_examples,
-    dataset, split, step.
+    Returns a dict with the means of the model's per-example metrics (for
+    likelihood models nll_nats_per_image and bits_per_dim), num_examples,
+    dataset, split and step.
     """
     model, run, step = wd.load_model(workdir)
     dataset = dataset or run.dataset
@@ -32,13 +35,15 @@ def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", b
     images, spec = tfdata.load(dataset, split, data_dir)
     check_compatible(run.data_spec, spec)
     means, count = trainer.evaluate_batches(model, images, batch_size)
-    return {
+    result = {
         "model": run.model,
         "config": run.config_name,
         "step": step,
         "dataset": spec.name,
         "split": split,
         "num_examples": count,
-        "nll_nats_per_image": means["nll"],
-        "bits_per_dim": means["bits_per_dim"],
+        **means,
     }
+    if "nll" in means:  # exact (autoregressive) or bound (VAE) negative log-likelihood
+        result["nll_nats_per_image"] = means["nll"]
+    return result

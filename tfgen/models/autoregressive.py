@@ -12,6 +12,7 @@ that can carry state override `_step_state` to do linear work instead.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgen import losses
@@ -46,6 +47,7 @@ class AutoregressiveImageModel(keras.Model):
     """
 
     family = "autoregressive"
+    monitor = "nll"  # the train_step output that must fall on a fixed batch (conformance test)
 
     def __init__(self, num_classes, image_shape, **kwargs):
         super().__init__(**kwargs)
@@ -58,6 +60,20 @@ class AutoregressiveImageModel(keras.Model):
     @classmethod
     def from_data_spec(cls, spec, **kwargs):
         return cls(num_classes=spec.num_classes, image_shape=spec.image_shape, **kwargs)
+
+    # -- conformance tests: a small odd-shaped dataset and batches of it --------
+
+    @classmethod
+    def conformance_spec(cls):
+        from tfgen.data import DataSpec
+
+        # Small, odd shapes catch code that assumes square images or a fixed size.
+        return DataSpec("test", (3, 4, 1), 5, np.zeros((5, 3), np.uint8))
+
+    @classmethod
+    def example_batch(cls, spec, n, seed=0):
+        rng = np.random.default_rng(seed)
+        return tf.constant(rng.integers(0, spec.num_classes, (n, *spec.image_shape)), tf.int32)
 
     def get_config(self):
         return {

@@ -313,11 +313,16 @@ def train(options):
 
 
 def _write_previews(model, val_images, data_spec, options, writer, step):
+    """Writes the model's preview pictures (PNG) and texts (TXT), and logs them to TensorBoard."""
     from tfgen import visualize
 
-    examples = np.stack(list(val_images.take(8).as_numpy_iterator()))
+    examples = next(iter(val_images.batch(8))).numpy()
     pictures = model.previews(examples, data_spec.palette, num_samples=options.num_previews, seed=options.seed)
-    for name, rgb in pictures.items():
-        visualize.save_png(Path(options.workdir) / f"{name}.png", rgb)
+    for name, content in pictures.items():
         with writer.as_default(step=step):
-            tf.summary.image(name, rgb[None], step=step)
+            if isinstance(content, str):
+                (Path(options.workdir) / f"{name}.txt").write_text(content)
+                tf.summary.text(name, content, step=step)
+            else:
+                visualize.save_png(Path(options.workdir) / f"{name}.png", content)
+                tf.summary.image(name, content[None], step=step)
