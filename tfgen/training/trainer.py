@@ -223,6 +223,15 @@ def train(options):
     train_writer = tf.summary.create_file_writer(str(logs / "train")) if chief else noop
     val_writer = tf.summary.create_file_writer(str(logs / "validation")) if chief else noop
 
+    # Model-specific monitoring (e.g. a GAN's sample grids and mode-collapse
+    # alarm) plugs in as ordinary Keras callbacks, run by this loop.
+    callbacks = keras.callbacks.CallbackList(
+        model.training_callbacks(Path(options.workdir), data_spec) if hasattr(model, "training_callbacks") else [],
+        model=model,
+    )
+    if not chief:
+        callbacks = keras.callbacks.CallbackList([], model=model)
+    callbacks.on_train_begin()
     start_step = int(step.numpy())
     start_time = time.time()
     loop_seconds, timed_steps = 0.0, 0
@@ -245,6 +254,7 @@ def train(options):
         batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
         for m in model.metrics:
             m.reset_state()
+        callbacks.on_epoch_begin(epoch)
         bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and chief) else 0)
         log(f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}", flush=True)
         for i in range(steps_this_epoch):
@@ -262,6 +272,7 @@ def train(options):
                     f"stopped without saving. The last good checkpoint is {checkpoints.latest}"
                 )
             last = values
+            callbacks.on_train_batch_end(now, values)
             bar.update(i + 1, values=list(values.items()))
             with train_writer.as_default(step=now):
                 for k, v in values.items():
@@ -272,12 +283,14 @@ def train(options):
         if now % steps_per_epoch == 0 or now == total_steps:
             val, _ = evaluate_batches(model, val_images, eval_batch, eval_fn)
             log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
+            callbacks.on_epoch_end(epoch, {**last, **{f"val_{k}": v for k, v in val.items()}, "step": now})
             with val_writer.as_default(step=now):
                 for k, v in val.items():
                     tf.summary.scalar(k, v)
             if now % options.checkpoint_every:  # else saved above already
                 checkpoints.save(now)
 
+    callbacks.on_train_end(last)
     final_val, num_val = evaluate_batches(model, val_images, eval_batch, eval_fn)
     summary = {
         "model": spec.name,
