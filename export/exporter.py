@@ -51,6 +51,7 @@ def export_model(
     max_batch=DEFAULT_MAX_BATCH,
     variants=tflite.VARIANTS,
     step=None,
+    serving_base_path=None,
 ):
     unknown = set(formats) - set(FORMATS)
     if unknown:
@@ -65,7 +66,7 @@ def export_model(
     result = ExportResult(version, None, {}, meta)
     if "saved_model" in formats:
         result.saved_model = saved_model.export(model, sm_base, version, name, meta, max_batch)
-        layout.write_models_config(export_dir)
+        layout.write_models_config(export_dir, serving_base_path)
     if "tflite" in formats:
         with layout.atomic_version_dir(tfl_base, version) as tmp:
             tflite.convert(model, tmp, max_batch, variants)

@@ -25,6 +25,9 @@ flags.DEFINE_list("formats", list(exporter.FORMATS), "Formats: saved_model, tfli
 flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).", lower_bound=1)
 flags.DEFINE_integer("max_batch", exporter.DEFAULT_MAX_BATCH, "Largest batch a request may ask for.")
 flags.DEFINE_list("tflite_variants", list(tflite.VARIANTS), "TFLite variants: float32, float16, int8.")
+flags.DEFINE_string(
+    "serving_base_path", None, "Where the server sees --export_dir (e.g. /models in the container), for models.config."
+)
 
 
 def main(argv):
@@ -36,6 +39,7 @@ def main(argv):
         version=FLAGS.version,
         max_batch=FLAGS.max_batch,
         variants=FLAGS.tflite_variants,
+        serving_base_path=FLAGS.serving_base_path,
     )
     print(f"exported version {result.version}")
     if result.saved_model:
