@@ -36,6 +36,7 @@ flags.DEFINE_integer("seed", 0, "Seed for data order and initialisation.")
 flags.DEFINE_integer("checkpoint_every", 100, "Save a checkpoint every N steps (and at every epoch end).")
 flags.DEFINE_enum("strategy", "default", strategies.STRATEGIES, "tf.distribute strategy; multi_worker reads TF_CONFIG.")
 flags.DEFINE_integer("num_cpu_devices", 1, "Logical CPU devices (for --strategy=mirrored without GPUs).", lower_bound=1)
+flags.DEFINE_integer("collective_timeout", 300, "multi_worker: seconds before a dead peer fails the others.")
 flags.DEFINE_bool("jit_compile", None, "XLA-compile the train step (default: the config's).")
 flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute on CPU, float16 with loss scaling on GPU.")
 flags.DEFINE_integer("num_previews", 16, "Samples in samples.png (0: write no pictures).", lower_bound=0)
@@ -61,6 +62,7 @@ def main(argv):
         checkpoint_every=FLAGS.checkpoint_every,
         strategy=FLAGS.strategy,
         num_cpu_devices=FLAGS.num_cpu_devices,
+        collective_timeout=FLAGS.collective_timeout,
         jit_compile=FLAGS.jit_compile,
         mixed_precision=FLAGS.mixed_precision,
         num_previews=FLAGS.num_previews,
@@ -68,7 +70,7 @@ def main(argv):
     )
     try:
         summary = trainer.train(options)
-    except (trainer.NonFiniteLossError, ValueError) as e:
+    except (trainer.NonFiniteLossError, trainer.WorkerLostError, ValueError) as e:
         sys.exit(f"error: {e}")
     print(f"done: {summary['steps']} steps in {workdir}; validation {summary['validation']}")
     print(f"weights sha256 {summary['weights_sha256']}; {summary['examples_per_s'] or 0:.1f} examples/s")

@@ -19,6 +19,12 @@ def test_train_writes_every_artifact(tiny_workdir):
     assert (tiny_workdir / "export" / "pixelrnn" / "1" / "saved_model.pb").is_file()
     assert (tiny_workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite").is_file()
     assert list((tiny_workdir / "logs" / "train").glob("events.out.tfevents.*"))
+    # A grid of samples from fixed noise was logged at the epoch end (4 steps < one epoch: the run's end).
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(tiny_workdir / "logs" / "samples"), size_guidance={"tensors": 0})
+    events.Reload()
+    assert "samples" in events.Tags()["tensors"]
     run = json.loads((tiny_workdir / "run.json").read_text())
     assert run["model"] == "pixelrnn" and run["dataset"] == "digits"
     # Pictures are enlarged RGB a person can see: 8x8 digits at 10x.

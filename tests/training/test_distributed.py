@@ -84,3 +84,60 @@ def test_xla_under_a_distributed_strategy_is_refused_clearly(tmp_path):
 def test_multi_worker_without_tf_config_is_refused(tmp_path):
     proc = run_tool("train", *ARGS, "--strategy=multi_worker", f"--workdir={tmp_path / 'run'}", check=False)
     assert proc.returncode != 0 and "needs TF_CONFIG" in proc.stderr
+
+
+def test_killed_worker_fails_the_cluster_cleanly_and_a_restart_resumes(tmp_path):
+    """A dead peer must not hang the others; restarting all workers resumes from the chief's checkpoint."""
+    import signal
+    import subprocess
+    import time
+
+    import tensorflow as tf
+
+    workdir = tmp_path / "run"
+    command = [
+        sys.executable,
+        str(REPO / "tools" / "train.py"),
+        "--model=pixelrnn",
+        "--config=tiny",
+        "--steps=300",
+        "--checkpoint_every=20",
+        "--noexport",
+        "--num_previews=0",
+        "--strategy=multi_worker",
+        "--collective_timeout=15",
+        f"--workdir={workdir}",
+    ]
+
+    def latest():
+        path = tf.train.latest_checkpoint(str(workdir / "checkpoints"))
+        return int(path.rsplit("-", 1)[1]) if path else 0
+
+    procs = [
+        subprocess.Popen(
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
+            env=dict(__import__("os").environ, TF_CONFIG=config),
+        )
+        for config in local_cluster.tf_configs(2)
+    ]
+    deadline = time.time() + 240
+    while latest() < 40 and time.time() < deadline:
+        assert procs[0].poll() is None, procs[0].communicate()[1][-2000:]
+        time.sleep(0.05)
+    procs[1].send_signal(signal.SIGKILL)
+    _, err = procs[0].communicate(timeout=180)  # the survivor gives up instead of hanging
+    procs[1].wait()
+    assert procs[0].returncode != 0 and "a peer worker died or stopped answering" in err, err[-2000:]
+    killed_at = latest()
+    assert 40 <= killed_at < 120
+
+    outputs = local_cluster.run(command, num_workers=2, cwd=REPO, timeout=300)
+    for code, _, err in outputs:
+        assert code == 0, err[-3000:]
+    assert f"at step {killed_at}" in outputs[0][1]
+    assert digest(outputs[0][1]) == digest(outputs[1][1])
+    assert latest() == 120

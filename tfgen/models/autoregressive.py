@@ -332,6 +332,34 @@ class AutoregressiveImageModel(keras.Model):
             ),
         ]
 
+    def training_callbacks(self, workdir, data_spec):
+        return [SampleGridCallback(workdir, data_spec.palette)]
+
     def noise(self, num, seed):
         """Uniform noise for `sample`/`complete`, reproducible from an int seed."""
         return tf.random.stateless_uniform([num, *self.image_shape], seed=[seed, 0])
+
+
+class SampleGridCallback(keras.callbacks.Callback):
+    """Logs a grid of samples from fixed noise to TensorBoard at every epoch end.
+
+    Fixed noise makes successive grids comparable: the change is the model's.
+    """
+
+    def __init__(self, workdir, palette, num=16, seed=1234):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(str(workdir / "logs" / "samples"))
+        self.palette = palette
+        self.num, self.seed = num, seed
+        self._sample = None
+
+    def on_epoch_end(self, epoch, logs=None):
+        from tfgen import visualize
+
+        model = self.model
+        if self._sample is None:
+            self._sample = tf.function(model.sample)
+        images = self._sample(model.noise(self.num, self.seed), tf.ones([self.num])).numpy()
+        grid = visualize.grid(visualize.render(images, self.palette))
+        with self.writer.as_default(step=int((logs or {}).get("step", epoch))):
+            tf.summary.image("samples", grid[None])

@@ -28,7 +28,7 @@ def configure_cpu_devices(count):
         ) from e
 
 
-def make_strategy(name):
+def make_strategy(name, collective_timeout=300):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
@@ -39,7 +39,10 @@ def make_strategy(name):
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise ValueError("--strategy=multi_worker needs TF_CONFIG (see docs/DISTRIBUTED.md)")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        # A timeout turns a dead peer into an error on the survivors instead of
+        # a hang, so a cluster manager can restart them all from the checkpoint.
+        options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=collective_timeout)
+        return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
     raise ValueError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGIES)}")
 
 

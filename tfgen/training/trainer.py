@@ -35,6 +35,10 @@ class NonFiniteLossError(RuntimeError):
     """Training produced a NaN or infinite loss; the last checkpoint is intact."""
 
 
+class WorkerLostError(RuntimeError):
+    """A multi-worker collective failed (a peer died or hung); restart every worker to resume."""
+
+
 @dataclasses.dataclass
 class TrainOptions:
     """Everything `tools/train.py` passes to `train` (None = the config's default)."""
@@ -53,6 +57,7 @@ class TrainOptions:
     keep_checkpoints: int = 3
     strategy: str = "default"
     num_cpu_devices: int = 1
+    collective_timeout: int = 300
     jit_compile: bool | None = None
     mixed_precision: bool = False
     num_previews: int = 16
@@ -165,7 +170,7 @@ def train(options):
             "variables mirrored on other devices (tensorflow.org/xla/known_issues#tfvariable_on_a_different_device). "
             "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
         )
-    strategy = strategies.make_strategy(options.strategy)
+    strategy = strategies.make_strategy(options.strategy, options.collective_timeout)
     chief = strategies.is_chief(strategy)
     log = print if options.verbose and chief else (lambda *a, **k: None)
     dataset = options.dataset or spec.default_dataset
@@ -259,7 +264,16 @@ def train(options):
         log(f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}", flush=True)
         for i in range(steps_this_epoch):
             t0 = time.perf_counter()
-            means, finite = train_fn(next(batches))
+            try:
+                means, finite = train_fn(next(batches))
+            except tf.errors.OpError as e:
+                if options.strategy != "multi_worker":
+                    raise
+                raise WorkerLostError(
+                    f"a collective op failed at step {int(step.numpy()) + 1} ({type(e).__name__}): a peer worker "
+                    f"died or stopped answering. Restart every worker with the same command; they resume from "
+                    f"{checkpoints.latest}"
+                ) from e
             values = {k: float(v) for k, v in means.items()}
             now = int(step.assign_add(1).numpy())
             if now > start_step + 1:  # the first step of a run traces and compiles
