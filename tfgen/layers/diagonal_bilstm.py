@@ -24,6 +24,7 @@ as one batched matmul per column.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 from tfgen.layers.masked_conv import MaskedConv2D
@@ -81,12 +82,19 @@ class DiagonalBiLSTM(keras.layers.Layer):
         bias = tf.cast(self.bias, x.dtype)
         state = c = tf.zeros([2, batch * height, h], x.dtype)
         outputs = []
-        for column in columns:
+        for k, column in enumerate(columns):
             # h(i - 1) of the previous column: the same column moved down one row.
             rows = tf.reshape(state, [2, batch, height, h])
-            above = tf.reshape(tf.pad(rows, [[0, 0], [0, 0], [1, 0], [0, 0]])[:, :, :-1], [2, batch * height, h])
-            z = column + bias + tf.matmul(tf.concat([above, state], axis=-1), kernel)
-            state, c = lstm_update(z, c)
+            above = tf.pad(rows, [[0, 0], [0, 0], [1, 0], [0, 0]])[:, :, :-1]
+            window = tf.reshape(tf.concat([above, rows], axis=-1), [2, batch * height, 2 * h])
+            state, c = lstm_update(column + bias + tf.matmul(window, kernel), c)
+            if k < height - 1:
+                # Rows i > k of column k lie left of the image (row i starts at
+                # column i); zero states there are the image's left border, as
+                # for a convolution's zero padding, instead of bias-driven values.
+                inside = tf.constant((np.arange(height) <= k).astype(np.float32)[None, None, :, None], x.dtype)
+                state = tf.reshape(tf.reshape(state, [2, batch, height, h]) * inside, [2, batch * height, h])
+                c = tf.reshape(tf.reshape(c, [2, batch, height, h]) * inside, [2, batch * height, h])
             outputs.append(state)
         hidden = tf.reshape(tf.stack(outputs, axis=0), [width + height - 1, 2 * batch, height, h])
         hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)

@@ -109,7 +109,13 @@ class MaskedConv2D(keras.layers.Layer):
         return self.kernel * tf.constant(self.mask, self.kernel.dtype)
 
     def call(self, x):
-        y = tf.nn.conv2d(x, tf.cast(self.masked_kernel(), x.dtype), strides=1, padding="SAME")
+        # Only the causal rows (centre and above) can be non-zero, so convolve
+        # with those alone over a map padded on top: same output as the full
+        # kernel with SAME padding, with up to half the multiply-adds skipped.
+        kh, kw = self.kernel_size
+        kernel = tf.cast(self.masked_kernel()[: self.causal_rows], x.dtype)
+        padding = [[0, 0], [kh // 2, self.causal_rows - 1 - kh // 2], [kw // 2, kw // 2], [0, 0]]
+        y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
         return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
 
     @property

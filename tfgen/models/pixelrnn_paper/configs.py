@@ -13,11 +13,11 @@ no Row LSTM or PixelCNN MNIST model, so those use the same 7 x 16 shape).
 from tfgen.registry import Config
 
 TINY = Config(
-    model=dict(units=4, num_layers=2, embedding_dim=2, head_units=8),
+    model=dict(units=6, num_layers=2, embedding_dim=2, head_units=24),
     batch_size=8,
     learning_rate=1e-2,
     epochs=1,
-    description="for tests: two blocks of 4 units (8-feature residual stream)",
+    description="for tests: two blocks of 6 units (12-feature residual stream, 4 per colour channel)",
 )
 
 PAPER_MODEL = dict(units=16, num_layers=7, embedding_dim=4, head_units=32)

@@ -137,8 +137,9 @@ class PixelNetwork(AutoregressiveImageModel):
 
 
 def conv_flops(conv, height, width):
-    kh, kw, fin, fout = conv.mask.shape
-    return 2 * kh * kw * fin * fout * height * width
+    """Multiply-adds a masked convolution does (its causal kernel rows, masked taps included)."""
+    _, kw, fin, fout = conv.mask.shape
+    return 2 * conv.causal_rows * kw * fin * fout * height * width
 
 
 def _static_dims(shape):
