@@ -14,22 +14,58 @@ future, so its output map is shifted down one row before being added: at
 sees the whole available context: every row above and row i up to (i, j),
 and nothing after it (tested).
 
-The recurrence over the W + H - 1 columns is unrolled in Python (the shape
-is static): no TensorArray, so the layer converts to TFLite builtins with a
-dynamic batch, and autodiff needs no custom gradient. The two directions run
-as one batched matmul per column.
+The recurrence over the W + H - 1 columns has the two implementations of
+`tfgen.layers.row_lstm` (`compiled=True`: an XLA-compiled while loop for
+training and evaluation; otherwise unrolled builtin ops, for TFLite); the two directions run as one batched
+matmul per column.
 
 [1] van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural
     Networks", arXiv:1601.06759.
 """
 
 import keras
-import numpy as np
 import tensorflow as tf
 
+from tfgen.layers.compiled_loop import compiled_loop
 from tfgen.layers.masked_conv import MaskedConv2D
 from tfgen.layers.row_lstm import forget_bias_init, lstm_update
 from tfgen.layers.skew import shift_down, skew, unskew
+
+
+def column_step(state, c, column, kernel, bias, k, height):
+    """Skewed column k of both directions: (h, c) of column k - 1 [2, B*H, h] -> (h, c) of column k.
+
+    column: the input gates [2, B*H, 4h]; kernel [2, 2h, 4h]; k may be a tensor.
+    """
+    units = state.shape[-1]
+    # h(i - 1) of the previous column: the same column moved down one row.
+    rows = tf.reshape(state, [2, -1, height, units])
+    above = tf.pad(rows, [[0, 0], [0, 0], [1, 0], [0, 0]])[:, :, :-1]
+    window = tf.reshape(tf.concat([above, rows], axis=-1), [2, -1, 2 * units])
+    # One 2-D matmul per direction: XLA on CPU runs a batched matmul far slower.
+    z = tf.stack([tf.matmul(window[d], kernel[d]) for d in range(2)])
+    state, c = lstm_update(column + bias + z, c)
+    # Rows i > k of column k lie left of the image (row i starts at column i):
+    # zero states there are the image's left border, as for a convolution's
+    # zero padding, instead of bias-driven values.
+    inside = tf.cast(tf.range(height) <= k, state.dtype)[None, None, :, None]
+    state = tf.reshape(tf.reshape(state, [2, -1, height, units]) * inside, [2, -1, units])
+    c = tf.reshape(tf.reshape(c, [2, -1, height, units]) * inside, [2, -1, units])
+    return state, c
+
+
+def columns_loop(columns, kernel, bias, height):
+    """The recurrence as a while loop (compiled for training): [W+H-1, 2, B*H, 4h] -> [W+H-1, 2, B*H, h]."""
+    steps, units = columns.shape[0], kernel.shape[-1] // 4
+    zeros = tf.zeros([2, tf.shape(columns)[2], units], columns.dtype)
+
+    def body(k, state, c, hs):
+        state, c = column_step(state, c, columns[k], kernel, bias, k, height)
+        return k + 1, state, c, hs.write(k, state)
+
+    hs = tf.TensorArray(columns.dtype, size=steps)
+    _, _, _, hs = tf.while_loop(lambda k, *_: k < steps, body, (0, zeros, zeros, hs), maximum_iterations=steps)
+    return hs.stack()
 
 
 class DiagonalBiLSTM(keras.layers.Layer):
@@ -67,7 +103,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.state_kernel = self.add_weight(name="state_kernel", shape=(2, 2 * h, 4 * h), initializer="glorot_uniform")
         self.bias = self.add_weight(name="bias", shape=(2, 1, 4 * h), initializer=forget_bias_init(h, blocks=2))
 
-    def call(self, x):
+    def call(self, x, compiled=False):
         _, height, width, _ = x.shape
         batch = tf.shape(x)[0]
         h = self.units
@@ -75,28 +111,19 @@ class DiagonalBiLSTM(keras.layers.Layer):
         left, right = gates[..., : 4 * h], tf.reverse(gates[..., 4 * h :], axis=[2])
         # [2B, H, W+H-1, 4h] -> one list entry per skewed column: [2, B*H, 4h].
         skewed = skew(tf.concat([left, right], axis=0))
-        columns = tf.unstack(
-            tf.reshape(tf.transpose(skewed, [2, 0, 1, 3]), [width + height - 1, 2, batch * height, 4 * h]), axis=0
-        )
+        columns = tf.reshape(tf.transpose(skewed, [2, 0, 1, 3]), [width + height - 1, 2, batch * height, 4 * h])
         kernel = tf.cast(self.state_kernel, x.dtype)
         bias = tf.cast(self.bias, x.dtype)
-        state = c = tf.zeros([2, batch * height, h], x.dtype)
-        outputs = []
-        for k, column in enumerate(columns):
-            # h(i - 1) of the previous column: the same column moved down one row.
-            rows = tf.reshape(state, [2, batch, height, h])
-            above = tf.pad(rows, [[0, 0], [0, 0], [1, 0], [0, 0]])[:, :, :-1]
-            window = tf.reshape(tf.concat([above, rows], axis=-1), [2, batch * height, 2 * h])
-            state, c = lstm_update(column + bias + tf.matmul(window, kernel), c)
-            if k < height - 1:
-                # Rows i > k of column k lie left of the image (row i starts at
-                # column i); zero states there are the image's left border, as
-                # for a convolution's zero padding, instead of bias-driven values.
-                inside = tf.constant((np.arange(height) <= k).astype(np.float32)[None, None, :, None], x.dtype)
-                state = tf.reshape(tf.reshape(state, [2, batch, height, h]) * inside, [2, batch * height, h])
-                c = tf.reshape(tf.reshape(c, [2, batch, height, h]) * inside, [2, batch * height, h])
-            outputs.append(state)
-        hidden = tf.reshape(tf.stack(outputs, axis=0), [width + height - 1, 2 * batch, height, h])
+        if compiled:
+            hidden = compiled_loop(columns_loop, [columns, kernel, bias], [height])
+        else:
+            state = c = tf.zeros([2, batch * height, h], x.dtype)
+            outputs = []
+            for k in range(width + height - 1):
+                state, c = column_step(state, c, columns[k], kernel, bias, k, height)
+                outputs.append(state)
+            hidden = tf.stack(outputs, axis=0)
+        hidden = tf.reshape(hidden, [width + height - 1, 2 * batch, height, h])
         hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)
         left, right = hidden[:batch], tf.reverse(hidden[batch:], axis=[2])
         return left + shift_down(right)

@@ -52,7 +52,8 @@ class ResidualConvBlock(keras.layers.Layer):
         self.conv.build((*input_shape[:-1], self.units))
         self.expand.build((*input_shape[:-1], self.units))
 
-    def call(self, x):
+    def call(self, x, compiled=False):
+        del compiled  # no recurrence to compile; accepted so every block is called alike
         y = tf.nn.relu(self.conv(tf.nn.relu(self.reduce(tf.nn.relu(x)))))
         return x + self.expand(y)
 
@@ -109,8 +110,9 @@ class ResidualRecurrentBlock(keras.layers.Layer):
         self.recurrent.build(input_shape)
         self.expand.build((*input_shape[:-1], self.units))
 
-    def call(self, x):
-        return x + self.expand(self.recurrent(x))
+    def call(self, x, compiled=False):
+        # compiled: the recurrent layer's XLA loop instead of the exportable unrolled one (see RowLSTM).
+        return x + self.expand(self.recurrent(x, compiled=compiled))
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "units": self.units, "num_channels": self.num_channels}

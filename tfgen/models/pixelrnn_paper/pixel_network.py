@@ -18,6 +18,7 @@ softmax per channel.
 
 import tensorflow as tf
 
+from tfgen import losses
 from tfgen.layers import MaskedConv2D
 from tfgen.models.autoregressive import AutoregressiveImageModel
 
@@ -103,11 +104,19 @@ class PixelNetwork(AutoregressiveImageModel):
         # A 1x1 convolution on a map, or on one position's features [B, F].
         return conv(x) if x.shape.rank == 4 else conv.apply_to_patch(x[:, None, None, :])
 
-    def call(self, images, training=False):
+    def call(self, images, training=False, compiled=False):
         x = self.input_conv(self.embed(images))
         for block in self.blocks:
-            x = block(x)
+            x = block(x, compiled=compiled)
         return self.head(x)
+
+    def log_prob(self, images):
+        # Training and evaluation run recurrences as XLA-compiled loops (fast
+        # on CPU, not exportable); `call`'s default, used by the samplers and
+        # the exported signatures, is the unrolled builtin-op graph. Same
+        # numbers: the conformance tests compare log_prob with the sampler's
+        # per-pixel log-probabilities and the exports with log_prob.
+        return losses.categorical_log_prob(self(images, compiled=True), images)
 
     def serving_log_prob(self, images):
         # The parallel pass, with the cross-entropy written as log_softmax
