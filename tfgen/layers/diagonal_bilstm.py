@@ -14,9 +14,10 @@ future, so its output map is shifted down one row before being added: at
 sees the whole available context: every row above and row i up to (i, j),
 and nothing after it (tested).
 
-The recurrence over the W + H - 1 columns has the two implementations of
-`tfgen.layers.row_lstm` (`compiled=True`: an XLA-compiled while loop for
-training and evaluation; otherwise unrolled builtin ops, for TFLite); the two directions run as one batched
+The recurrence over the W + H - 1 columns has the two forms of
+`tfgen.layers.row_lstm.lstm_scan` (`compiled=True`: XLA-compiled, for
+training and evaluation; otherwise TFLite-convertible, for samplers and
+exports); the two directions run as one batched
 matmul per column.
 
 [1] van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural
@@ -28,7 +29,7 @@ import tensorflow as tf
 
 from tfgen.layers.compiled_loop import compiled_loop
 from tfgen.layers.masked_conv import MaskedConv2D
-from tfgen.layers.row_lstm import forget_bias_init, lstm_update
+from tfgen.layers.row_lstm import forget_bias_init, lstm_scan, lstm_update
 from tfgen.layers.skew import shift_down, skew, unskew
 
 
@@ -54,18 +55,15 @@ def column_step(state, c, column, kernel, bias, k, height):
     return state, c
 
 
-def columns_loop(columns, kernel, bias, height):
-    """The recurrence as a while loop (compiled for training): [W+H-1, 2, B*H, 4h] -> [W+H-1, 2, B*H, h]."""
-    steps, units = columns.shape[0], kernel.shape[-1] // 4
+def columns_loop(columns, kernel, bias, height, exportable=False):
+    """The recurrence over skewed columns: [W+H-1, 2, B*H, 4h] -> [W+H-1, 2, B*H, h]."""
+    units = kernel.shape[-1] // 4
     zeros = tf.zeros([2, tf.shape(columns)[2], units], columns.dtype)
 
-    def body(k, state, c, hs):
-        state, c = column_step(state, c, columns[k], kernel, bias, k, height)
-        return k + 1, state, c, hs.write(k, state)
+    def step(k, state, c):
+        return column_step(state, c, columns[k], kernel, bias, k, height)
 
-    hs = tf.TensorArray(columns.dtype, size=steps)
-    _, _, _, hs = tf.while_loop(lambda k, *_: k < steps, body, (0, zeros, zeros, hs), maximum_iterations=steps)
-    return hs.stack()
+    return lstm_scan(step, columns.shape[0], zeros, exportable)
 
 
 class DiagonalBiLSTM(keras.layers.Layer):
@@ -109,7 +107,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         h = self.units
         gates = self.input_to_state(x)
         left, right = gates[..., : 4 * h], tf.reverse(gates[..., 4 * h :], axis=[2])
-        # [2B, H, W+H-1, 4h] -> one list entry per skewed column: [2, B*H, 4h].
+        # [2B, H, W+H-1, 4h] -> column-major [W+H-1, 2, B*H, 4h] (the two directions side by side).
         skewed = skew(tf.concat([left, right], axis=0))
         columns = tf.reshape(tf.transpose(skewed, [2, 0, 1, 3]), [width + height - 1, 2, batch * height, 4 * h])
         kernel = tf.cast(self.state_kernel, x.dtype)
@@ -117,12 +115,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         if compiled:
             hidden = compiled_loop(columns_loop, [columns, kernel, bias], [height])
         else:
-            state = c = tf.zeros([2, batch * height, h], x.dtype)
-            outputs = []
-            for k in range(width + height - 1):
-                state, c = column_step(state, c, columns[k], kernel, bias, k, height)
-                outputs.append(state)
-            hidden = tf.stack(outputs, axis=0)
+            hidden = columns_loop(columns, kernel, bias, height, exportable=True)
         hidden = tf.reshape(hidden, [width + height - 1, 2 * batch, height, h])
         hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)
         left, right = hidden[:batch], tf.reverse(hidden[batch:], axis=[2])
