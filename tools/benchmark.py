@@ -6,6 +6,12 @@ Prints a table and, as the last line, one JSON object with the same figures:
 training examples/s (and a plain keras.layers.LSTM twin's), achieved GFLOP/s
 against this machine's float32 matmul rate, sampling images/s of the
 state-carrying sampler and of the naive one that re-runs the whole prefix.
+
+    python tools/benchmark.py --notraining --architectures=row_lstm,diagonal_bilstm,pixelcnn
+
+compares the PixelRNN paper's architectures on the binarized-MNIST shape in
+one table: training examples/s and GFLOP/s against the matmul rate, plain
+and cached sampling images/s.
 """
 
 import os
@@ -20,7 +26,7 @@ import json
 from absl import app, flags
 
 from tfgen import registry
-from tfgen.benchmark import autoregressive, export_latency, strategies, timing
+from tfgen.benchmark import architectures, autoregressive, export_latency, strategies, timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -36,6 +42,7 @@ flags.DEFINE_list("configs", ["default"], "For --strategies: model configs to ru
 flags.DEFINE_string("dataset", "digits", "For --strategies: dataset to train on.")
 flags.DEFINE_string("data_dir", None, "For --strategies: the dataset's --data_dir.")
 flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
+flags.DEFINE_list("architectures", [], "Models to compare on the binarized-MNIST shape (28x28, 2 values), one table.")
 
 
 def main(argv):
@@ -47,7 +54,29 @@ def main(argv):
         figures.update(export_benchmark())
     if FLAGS.strategies:
         figures.update(strategies_benchmark())
+    if FLAGS.architectures:
+        figures.update(architectures_benchmark())
     print(json.dumps(figures))
+
+
+def architectures_benchmark():
+    unknown = set(FLAGS.architectures) - set(registry.names())
+    if unknown:
+        raise app.UsageError(f"unknown models {sorted(unknown)}; registered: {', '.join(registry.names())}")
+    rows = architectures.architecture_rows(
+        FLAGS.architectures,
+        FLAGS.config,
+        timing.matmul_gflops(),
+        train_batch=FLAGS.train_batch,
+        sample_batch=FLAGS.sample_batch,
+        repeats=FLAGS.repeats,
+    )
+    print(
+        f"architectures ({FLAGS.config} configs) on 28x28 binary images: training (batch {FLAGS.train_batch}), "
+        f"sampling (batch {FLAGS.sample_batch}):"
+    )
+    print(timing.table(rows, architectures.COLUMNS))
+    return {"architectures": rows}
 
 
 def strategies_benchmark():

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 import tfgen.models
 from tfgen import registry
+from tfgen.data import DataSpec
 
 NAMES = registry.names()
 AUTOREGRESSIVE = [n for n in NAMES if registry.get(n).family == "autoregressive"]
@@ -103,17 +104,19 @@ def flat_logits(model, images):
     return tf.reshape(model(images), [images.shape[0], model.num_pixels, model.num_classes]).numpy()
 
 
-@pytest.mark.parametrize("name", AUTOREGRESSIVE)
-def test_causality(name):
-    """Logits for pixel t depend on pixels before t only, and do depend on them."""
-    model = tiny(name)
-    base = random_images(SPEC, 2, seed=1).numpy().reshape(2, -1)
-    reference = flat_logits(model, tf.constant(base.reshape(2, *SPEC.image_shape)))
+def check_causality(model, spec):
+    """Logits for pixel t depend on pixels before t only, and do depend on them.
+
+    t runs in raster order with channels innermost, so for colour images
+    channel G of a pixel may depend on its R, and not on its B.
+    """
+    base = random_images(spec, 2, seed=1).numpy().reshape(2, -1)
+    reference = flat_logits(model, tf.constant(base.reshape(2, *spec.image_shape)))
     steps = model.num_pixels
     for t in range(steps):
         changed = base.copy()
-        changed[:, t:] = (changed[:, t:] + 1 + np.arange(steps - t)) % SPEC.num_classes
-        logits = flat_logits(model, tf.constant(changed.reshape(2, *SPEC.image_shape)))
+        changed[:, t:] = (changed[:, t:] + 1 + np.arange(steps - t)) % spec.num_classes
+        logits = flat_logits(model, tf.constant(changed.reshape(2, *spec.image_shape)))
         np.testing.assert_allclose(
             logits[:, : t + 1],
             reference[:, : t + 1],
@@ -125,10 +128,81 @@ def test_causality(name):
             assert np.abs(logits[:, t + 1] - reference[:, t + 1]).max() > 1e-6, f"pixel {t + 1} ignores pixel {t}"
 
 
+# Colour: three channels per pixel, so the channel masks (R before G before B) are exercised.
+RGB_SPEC = DataSpec("test-rgb", (3, 4, 3), 6, np.zeros((6, 3), np.uint8))
+COLOURS = pytest.mark.parametrize("colour", [False, True], ids=["grey", "rgb"])
+
+
+def spec_for(name, colour):
+    return RGB_SPEC if colour else registry.get(name).cls.conformance_spec()
+
+
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
-def test_log_prob_equals_one_pixel_at_a_time(name):
-    model = tiny(name)
-    images = random_images(SPEC, 3, seed=2)
+@COLOURS
+def test_causality(name, colour):
+    spec = spec_for(name, colour)
+    check_causality(tiny(name, spec), spec)
+
+
+def _allow(conv, rows, cols, in_group=None, out_group=None):
+    """Opens kernel taps [rows, cols] of a masked conv (optionally only in_group -> out_group)."""
+    from tfgen.layers import channel_groups
+
+    mask = conv.mask.copy()
+    if in_group is None:
+        mask[rows, cols] = 1
+    else:
+        fin, fout = mask.shape[2:]
+        channels = conv.num_channels
+        g_in, g_out = channel_groups(fin, channels), channel_groups(fout, channels, conv.out_blocks)
+        mask[rows, cols, (g_in == in_group)[:, None] & (g_out == out_group)[None, :]] = 1
+    conv.mask = mask
+
+
+# (model, colour, how the mask is broken): each must make check_causality fail.
+BROKEN_MASKS = {
+    "first layer mask B (a pixel sees itself)": ("pixelcnn", False, lambda m: _allow(m.input_conv, 3, 3)),
+    "tap right of the centre": ("pixelcnn", False, lambda m: _allow(m.blocks[0].conv, 1, 2)),
+    "G sees B of its own pixel": ("pixelcnn", True, lambda m: _allow(m.blocks[0].conv, 1, 1, 2, 1)),
+    "first layer lets R see G": ("pixelcnn", True, lambda m: _allow(m.input_conv, 3, 3, 1, 0)),
+    "row LSTM input-to-state sees the right": (
+        "row_lstm",
+        False,
+        lambda m: _allow(m.blocks[0].recurrent.input_to_state, 0, 2),
+    ),
+    "diagonal BiLSTM G gate sees B": (
+        "diagonal_bilstm",
+        True,
+        lambda m: _allow(m.blocks[1].recurrent.input_to_state, 0, 0, 2, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("breakage", sorted(BROKEN_MASKS))
+def test_causality_check_catches_a_broken_mask(breakage):
+    name, colour, brk = BROKEN_MASKS[breakage]
+    spec = spec_for(name, colour)
+    model = tiny(name, spec)
+    brk(model)
+    with pytest.raises(AssertionError, match="changed when pixels"):
+        check_causality(model, spec)
+
+
+def test_causality_check_catches_an_unshifted_diagonal_bilstm(monkeypatch):
+    """The right-to-left direction must be shifted down one row: without it row i's future leaks in."""
+    spec = spec_for("diagonal_bilstm", False)
+    model = tiny("diagonal_bilstm", spec)
+    monkeypatch.setattr("tfgen.layers.diagonal_bilstm.shift_down", lambda x: x)
+    with pytest.raises(AssertionError, match="changed when pixels"):
+        check_causality(model, spec)
+
+
+@pytest.mark.parametrize("name", AUTOREGRESSIVE)
+@COLOURS
+def test_log_prob_equals_one_pixel_at_a_time(name, colour):
+    spec = spec_for(name, colour)
+    model = tiny(name, spec)
+    images = random_images(spec, 3, seed=2)
     parallel = model.log_prob(images).numpy()
     _, per_pixel = model._autoregress(images, tf.fill([3], model.num_pixels), model.noise(3, 0), tf.ones([3]))
     np.testing.assert_allclose(per_pixel.numpy().sum(axis=1), parallel, rtol=1e-5)
@@ -153,8 +227,9 @@ def test_sampling_is_deterministic_given_noise(name):
 
 
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
-def test_fast_sampler_equals_naive_sampler(name):
-    model = tiny(name)
+@COLOURS
+def test_fast_sampler_equals_naive_sampler(name, colour):
+    model = tiny(name, spec_for(name, colour))
     noise, temps = model.noise(4, 3), tf.fill([4], 0.7)
     np.testing.assert_array_equal(
         tf.function(model.sample)(noise, temps).numpy(), tf.function(model.sample_naive)(noise, temps).numpy()

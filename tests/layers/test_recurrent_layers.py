@@ -1,0 +1,134 @@
+"""Row LSTM and Diagonal BiLSTM: numbers against pixel-by-pixel numpy loops, and receptive fields."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgen.layers import DiagonalBiLSTM, RowLSTM
+
+
+def sigmoid(z):
+    return 1 / (1 + np.exp(-z))
+
+
+def cell(z, c):
+    i, f, g, o = np.split(z, 4, axis=-1)
+    c = sigmoid(f) * c + sigmoid(i) * np.tanh(g)
+    return sigmoid(o) * np.tanh(c), c
+
+
+def row_lstm_reference(layer, x):
+    """The paper's equations, one pixel at a time: state of (i, j) from row i - 1, columns j-1..j+1."""
+    _, height, width, _ = x.shape
+    h_units, k = layer.units, layer.kernel_width
+    gates = layer.input_to_state(tf.constant(x)).numpy() + layer.bias.numpy()
+    kernel = layer.state_kernel.numpy().reshape(k, h_units, 4 * h_units)
+    h = np.zeros((x.shape[0], height + 1, width + k - 1, h_units))  # row 0 and the sides: zero padding
+    c = np.zeros_like(h)
+    for i in range(height):
+        for j in range(width):
+            z = gates[:, i, j] + sum(h[:, i, j + d] @ kernel[d] for d in range(k))
+            h[:, i + 1, j + k // 2], c[:, i + 1, j + k // 2] = cell(z, c[:, i, j + k // 2])
+    return h[:, 1:, k // 2 : k // 2 + width]
+
+
+def diagonal_reference(layer, x):
+    """Each direction pixel by pixel: state of (i, j) from (i - 1, j) and (i, j -/+ 1); right shifted down."""
+    batch, height, width, _ = x.shape
+    units = layer.units
+    gates = layer.input_to_state(tf.constant(x)).numpy()
+    kernel, bias = layer.state_kernel.numpy(), layer.bias.numpy()
+    out = []
+    for d, step in ((0, 1), (1, -1)):
+        h = np.zeros((batch, height + 1, width + 2, units))  # zero borders all round
+        c = np.zeros_like(h)
+        columns = range(width) if step == 1 else range(width - 1, -1, -1)
+        for i in range(height):
+            for j in columns:
+                above, side = h[:, i, j + 1], h[:, i + 1, j + 1 - step]
+                z = gates[:, i, j, 4 * units * d : 4 * units * (d + 1)] + bias[d, 0]
+                z = z + np.concatenate([above, side], -1) @ kernel[d]
+                h[:, i + 1, j + 1], c[:, i + 1, j + 1] = cell(z, c[:, i + 1, j + 1 - step])
+        out.append(h[:, 1:, 1:-1])
+    left, right = out
+    return left + np.concatenate([np.zeros_like(right[:, :1]), right[:, :-1]], axis=1)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 6, 5), (1, 6, 3, 2)])
+def test_row_lstm_matches_the_equations(shape):
+    layer = RowLSTM(3)
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    np.testing.assert_allclose(layer(tf.constant(x)).numpy(), row_lstm_reference(layer, x), rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 6, 5), (1, 6, 3, 2)])
+def test_diagonal_bilstm_matches_the_equations(shape):
+    layer = DiagonalBiLSTM(3)
+    x = np.random.default_rng(0).normal(size=shape).astype(np.float32)
+    np.testing.assert_allclose(layer(tf.constant(x)).numpy(), diagonal_reference(layer, x), rtol=1e-4, atol=1e-5)
+
+
+def receptive_field(layer, shape, i, j):
+    """Input positions [H, W] whose values change the layer's output at (i, j)."""
+    x = tf.constant(np.random.default_rng(1).normal(size=(1, *shape)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(layer(x)[0, i, j])
+    return np.abs(tape.gradient(y, x).numpy()[0]).sum(-1) > 0
+
+
+@pytest.mark.parametrize("shape", [(5, 6, 4), (6, 4, 4)])
+def test_diagonal_bilstm_sees_every_pixel_above_and_left_and_nothing_after(shape):
+    """[1] section 3.2: one layer covers the whole available context: every
+    row above (left and right of j) and row i up to and including (i, j)."""
+    layer = DiagonalBiLSTM(4)
+    height, width, _ = shape
+    rows, cols = np.meshgrid(np.arange(height), np.arange(width), indexing="ij")
+    for i in range(height):
+        for j in range(width):
+            want = (rows < i) | ((rows == i) & (cols <= j))
+            np.testing.assert_array_equal(receptive_field(layer, shape, i, j), want, err_msg=f"pixel ({i}, {j})")
+
+
+def test_row_lstm_sees_a_triangle_above():
+    """[1] section 3.1: row i - d contributes columns j - d - 1 .. j + d; row i contributes j - 1 and j."""
+    layer = RowLSTM(4)
+    shape = (5, 7, 3)
+    rows, cols = np.meshgrid(np.arange(5), np.arange(7), indexing="ij")
+    for i, j in [(0, 0), (2, 3), (4, 1), (4, 6)]:
+        d = i - rows
+        want = ((d == 0) & (cols >= j - 1) & (cols <= j)) | ((d > 0) & (cols >= j - d - 1) & (cols <= j + d))
+        np.testing.assert_array_equal(receptive_field(layer, shape, i, j), want, err_msg=f"pixel ({i}, {j})")
+
+
+@pytest.mark.parametrize("layer_cls", [RowLSTM, DiagonalBiLSTM])
+def test_colour_groups_at_the_centre(layer_cls):
+    """Hidden group c at (i, j) reads input groups <= c of (i, j) (mask B), every group elsewhere."""
+    layer = layer_cls(6, num_channels=3)
+    x = tf.constant(np.random.default_rng(2).normal(size=(1, 3, 4, 6)), tf.float32)
+    for c in range(3):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = tf.reduce_sum(layer(x)[0, 1, 2, 2 * c : 2 * c + 2])
+        g = np.abs(tape.gradient(y, x).numpy()[0]) > 0
+        np.testing.assert_array_equal(g[1, 2], np.arange(6) // 2 <= c)
+        assert g[1, 1].all() and g[0, 2].all()
+
+
+@pytest.mark.parametrize("layer_cls", [RowLSTM, DiagonalBiLSTM])
+def test_compiled_training_loop_equals_the_unrolled_loop(layer_cls):
+    """compiled=True runs an XLA while loop, otherwise an unrolled graph: same values, same gradients."""
+    layer = layer_cls(4, num_channels=1)
+    x = tf.constant(np.random.default_rng(3).normal(size=(3, 5, 4, 6)), tf.float32)
+    weights = tf.constant(np.random.default_rng(4).normal(size=(3, 5, 4, 4)), tf.float32)
+    results = []
+    for compiled in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, compiled=compiled)
+            loss = tf.reduce_sum(y * weights)
+        results.append((y.numpy(), tape.gradient(loss, [x, *layer.trainable_variables])))
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)

@@ -1,0 +1,71 @@
+"""The PixelRNN paper's architectures side by side on the binarized-MNIST shape.
+
+For each model: training examples/s of its train step, the GFLOP/s that
+implies (from the model's own multiply-add count) against this machine's
+float32 matmul rate measured in the same run, and sampling images/s of the
+plain sampler (the whole network re-run for every pixel) and, where the
+model has one, of its cached sampler, checked to give the same images for
+the same noise.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from tfgen import registry
+from tfgen.benchmark.autoregressive import _batch, train_step_fn
+from tfgen.benchmark.timing import time_call
+from tfgen.data import DataSpec
+from tfgen.models.autoregressive import AutoregressiveImageModel
+
+ARCHITECTURES = ("row_lstm", "diagonal_bilstm", "pixelcnn")
+MNIST_SHAPE = DataSpec("binarized_mnist-shaped", (28, 28, 1), 2, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+COLUMNS = [
+    "model",
+    "config",
+    "params",
+    "train_examples_per_s",
+    "train_gflops",
+    "matmul_gflops",
+    "fraction_of_matmul",
+    "plain_images_per_s",
+    "cached_images_per_s",
+    "cached_vs_plain",
+    "same_samples",
+]
+
+
+def has_cached_sampler(model):
+    return type(model)._step_state is not AutoregressiveImageModel._step_state
+
+
+def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_batch=16, repeats=5):
+    model = registry.get(name).build(spec, config)
+    model.build_for_data()
+    step = train_step_fn(model)
+    batch = _batch(spec, train_batch)
+    seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
+    gflops = model.training_flops_per_example() * train_batch / seconds / 1e9
+    row = {
+        "model": name,
+        "config": config,
+        "params": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
+        "train_examples_per_s": train_batch / seconds,
+        "train_gflops": gflops,
+        "matmul_gflops": matmul_gflops,
+        "fraction_of_matmul": gflops / matmul_gflops,
+    }
+    noise, temperature = model.noise(sample_batch, seed=0), tf.ones([sample_batch])
+    plain = tf.function(model.sample_naive)
+    plain_images = plain(noise, temperature)  # traces; the timed call below does not
+    row["plain_images_per_s"] = sample_batch / time_call(lambda: plain(noise, temperature), warmup=0, repeats=1)
+    if has_cached_sampler(model):
+        cached = tf.function(model.sample)
+        cached_images = cached(noise, temperature)
+        row["cached_images_per_s"] = sample_batch / time_call(lambda: cached(noise, temperature), warmup=0, repeats=3)
+        row["cached_vs_plain"] = row["cached_images_per_s"] / row["plain_images_per_s"]
+        row["same_samples"] = bool(np.array_equal(cached_images.numpy(), plain_images.numpy()))
+    return row
+
+
+def architecture_rows(names, config, matmul_gflops, **kwargs):
+    return [architecture_row(n, config, MNIST_SHAPE, matmul_gflops, **kwargs) for n in names]

@@ -1,0 +1,162 @@
+"""What the PixelRNN paper's three models share ([1], section 3 and table 1).
+
+    image -> per-channel embeddings -> 7x7 conv, mask A
+          -> residual blocks (Row LSTM, Diagonal BiLSTM or PixelCNN conv blocks)
+          -> ReLU, 1x1 conv (mask B) -> ReLU, 1x1 conv (mask B) -> logits
+
+Every feature map is split into one group per colour channel and every
+convolution is masked, so the logits of channel c at pixel (i, j) depend on
+the pixels before (i, j) in raster order and on channels < c of (i, j)
+(R before G before B). Heads: 2 values per channel (binarized MNIST) use
+one logit per channel, a Bernoulli (the paper's sigmoid output, written as
+logits [0, z]); more values (a palette, 256 intensity levels) use a K-way
+softmax per channel.
+
+[1] van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural
+    Networks", arXiv:1601.06759.
+"""
+
+import tensorflow as tf
+
+from tfgen import losses
+from tfgen.layers import MaskedConv2D
+from tfgen.models.autoregressive import AutoregressiveImageModel
+
+
+class PixelNetwork(AutoregressiveImageModel):
+    """Base of RowLSTMNetwork, DiagonalBiLSTMNetwork and PixelCNN; subclasses implement `make_block`.
+
+    Args:
+        num_classes: values K a pixel channel takes.
+        image_shape: (height, width, channels).
+        units: h; the residual stream has 2h features.
+        num_layers: residual blocks.
+        embedding_dim: learned embedding size per channel value.
+        input_kernel: size of the first (mask A) convolution. Defaults to 7.
+        head_units: features of the 1x1 layer before the logits.
+    """
+
+    def __init__(
+        self, num_classes, image_shape, units=16, num_layers=7, embedding_dim=4, input_kernel=7, head_units=32, **kwargs
+    ):
+        super().__init__(num_classes, image_shape, **kwargs)
+        self.units = int(units)
+        self.num_layers = int(num_layers)
+        self.embedding_dim = int(embedding_dim)
+        self.input_kernel = int(input_kernel)
+        self.head_units = int(head_units)
+        channels = self.image_shape[2]
+        self.input_conv = MaskedConv2D(2 * self.units, self.input_kernel, "A", channels, name="input_conv")
+        self.blocks = [self.make_block(i) for i in range(self.num_layers)]
+        self.hidden_conv = MaskedConv2D(self.head_units, 1, "B", channels, name="hidden_conv")
+        self.logits_per_channel = 1 if self.num_classes == 2 else self.num_classes
+        self.logits_conv = MaskedConv2D(channels * self.logits_per_channel, 1, "B", channels, name="logits_conv")
+
+    def make_block(self, index):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "units": self.units,
+            "num_layers": self.num_layers,
+            "embedding_dim": self.embedding_dim,
+            "input_kernel": self.input_kernel,
+            "head_units": self.head_units,
+        }
+
+    def build(self, input_shape):
+        h, w, c = self.image_shape
+        # One table per colour channel, stacked: value v of channel c is row c * K + v.
+        self.embeddings = self.add_weight(
+            name="embeddings",
+            shape=(c * self.num_classes, self.embedding_dim),
+            initializer="random_normal",
+        )
+        self.input_conv.build((None, h, w, c * self.embedding_dim))
+        for block in self.blocks:
+            block.build((None, h, w, 2 * self.units))
+        self.hidden_conv.build((None, h, w, 2 * self.units))
+        self.logits_conv.build((None, h, w, self.head_units))
+        self.built = True
+
+    def embed(self, images):
+        """int [..., C] -> float [..., C * embedding_dim], grouped by channel."""
+        c = self.image_shape[2]
+        rows = tf.cast(images, tf.int32) + tf.range(c) * self.num_classes
+        e = tf.gather(tf.cast(self.embeddings, self.compute_dtype), rows)
+        return tf.reshape(e, _static_dims(images.shape[:-1]) + [c * self.embedding_dim])
+
+    def head(self, x):
+        """Residual stream [..., 2h] -> logits [..., C, K]."""
+        y = self.logits_conv_apply(tf.nn.relu(self.hidden_conv_apply(tf.nn.relu(x))))
+        y = tf.reshape(y, _static_dims(y.shape[:-1]) + [self.image_shape[2], self.logits_per_channel])
+        return tf.concat([tf.zeros_like(y), y], axis=-1) if self.num_classes == 2 else y
+
+    def hidden_conv_apply(self, x):
+        return self._pointwise(self.hidden_conv, x)
+
+    def logits_conv_apply(self, x):
+        return self._pointwise(self.logits_conv, x)
+
+    @staticmethod
+    def _pointwise(conv, x):
+        # A 1x1 convolution on a map, or on one position's features [B, F].
+        return conv(x) if x.shape.rank == 4 else conv.apply_to_patch(x[:, None, None, :])
+
+    def call(self, images, training=False, compiled=False):
+        x = self.input_conv(self.embed(images))
+        for block in self.blocks:
+            x = block(x, compiled=compiled)
+        return self.head(x)
+
+    def log_prob(self, images):
+        # Training and evaluation run recurrences as XLA-compiled loops (fast
+        # on CPU, not exportable); `call`'s default, used by the samplers and
+        # the exported signatures, is the unrolled builtin-op graph. Same
+        # numbers: the conformance tests compare log_prob with the sampler's
+        # per-pixel log-probabilities and the exports with log_prob.
+        return losses.categorical_log_prob(self(images, compiled=True), images)
+
+    def serving_log_prob(self, images):
+        # The parallel pass, with the cross-entropy written as log_softmax
+        # times a one-hot: SparseSoftmaxCrossEntropyWithLogits is no TFLite
+        # builtin, these are. The export tests check it against `log_prob`.
+        logits = tf.cast(self(images), tf.float32)
+        picked = tf.nn.log_softmax(logits) * tf.one_hot(tf.cast(images, tf.int32), self.num_classes)
+        return tf.reduce_sum(tf.reshape(picked, [tf.shape(picked)[0], -1]), axis=1)
+
+    def training_flops_per_example(self):
+        """Multiply-add FLOPs of one training example (forward + backward = 3x forward).
+
+        Convolutions are counted dense (masked-out weights are multiplied too:
+        that is the work done); elementwise and gate math is left out, so the
+        achieved GFLOP/s derived from it is a lower bound.
+        """
+        return 3 * self.forward_flops()
+
+    def forward_flops(self):
+        h, w, _ = self.image_shape
+        layers = [self.input_conv, self.hidden_conv, self.logits_conv]
+        total = sum(conv_flops(conv, h, w) for conv in layers)
+        return total + sum(self.block_flops(block) for block in self.blocks)
+
+    def block_flops(self, block):
+        raise NotImplementedError
+
+
+def conv_flops(conv, height, width):
+    """Multiply-adds a masked convolution does (its causal kernel rows, masked taps included)."""
+    _, kw, fin, fout = conv.mask.shape
+    return 2 * conv.causal_rows * kw * fin * fout * height * width
+
+
+def _static_dims(shape):
+    """A reshape target keeping known dims static (the batch, if unknown, becomes -1).
+
+    Static spatial dims matter: layers such as skew read them at trace time.
+    """
+    dims = [-1 if d is None else int(d) for d in shape]
+    if dims.count(-1) > 1:
+        raise ValueError(f"only the batch dimension may be unknown, got {shape}")
+    return dims
