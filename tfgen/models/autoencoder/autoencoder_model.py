@@ -78,8 +78,8 @@ class Autoencoder(LatentImageModel):
             codes = self.encode(images, training=True)
             logits = self.decode_logits(codes, training=True)
             nll = -self.log_likelihood(images, logits)
-            # Per-pixel mean, as the other models: the learning rate does not depend on image size.
-            loss = self.optimizer.scale_loss(losses.replica_mean(nll) / self.num_pixels)
+            # Nats per image, as the VAE (see there), so the two train on comparable scales.
+            loss = self.optimizer.scale_loss(losses.replica_mean(nll))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         codes = tf.cast(tf.stop_gradient(codes), tf.float32)

@@ -53,6 +53,10 @@ class SentenceVAE(keras.Model):
         kl_anneal_steps: steps over which the KL weight rises from 0 to beta.
         word_dropout: probability of replacing a decoder input word by <unk>
             while training.
+        kl_free_bits: nats per code dimension the training objective does not
+            charge for (Kingma et al. 2016): each dimension's batch-mean KL
+            counts as max(kl_free_bits, KL_j). 0 (default) trains on the ELBO
+            itself. Reported KL and -ELBO are always the true ones.
 
     Example:
         >>> model = SentenceVAE(vocabulary, max_length=50)
@@ -74,6 +78,7 @@ class SentenceVAE(keras.Model):
         beta=1.0,
         kl_anneal_steps=2000,
         word_dropout=0.3,
+        kl_free_bits=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -86,6 +91,7 @@ class SentenceVAE(keras.Model):
         self.beta = float(beta)
         self.kl_anneal_steps = int(kl_anneal_steps)
         self.word_dropout = float(word_dropout)
+        self.kl_free_bits = float(kl_free_bits)
         self.tokenizer = SentenceTokenizer(self.vocabulary, self.max_length, name="tokenizer")
         self.embedding = keras.layers.Embedding(self.vocab_size, self.embed_dim, name="embedding")
         self.encoder_gates = keras.layers.Dense(4 * self.units, use_bias=False, name="encoder_input_gates")
@@ -117,6 +123,7 @@ class SentenceVAE(keras.Model):
             "beta": self.beta,
             "kl_anneal_steps": self.kl_anneal_steps,
             "word_dropout": self.word_dropout,
+            "kl_free_bits": self.kl_free_bits,
         }
 
     # -- conformance tests ------------------------------------------------
@@ -269,11 +276,16 @@ class SentenceVAE(keras.Model):
         drop = (uniform < self.word_dropout) & (input_ids > 0)
         return tf.where(drop, tf.fill(tf.shape(input_ids), UNK), input_ids)
 
-    def elbo_terms(self, ids, eps, input_ids=None):
+    def elbo_terms(self, ids, eps, input_ids=None, per_dimension=False):
+        """(reconstruction [B], KL [B], or [B, D] per code dimension with per_dimension)."""
         mean, log_var = self.posterior_from_ids(ids)
         codes = latent_losses.reparameterize(mean, log_var, eps)
         logits = self.decoder_logits(ids, codes, input_ids)
-        return -self.sentence_log_prob(logits, ids), latent_losses.gaussian_kl(mean, log_var)
+        if per_dimension:
+            kl = latent_losses.gaussian_kl(mean[..., None], log_var[..., None])
+        else:
+            kl = latent_losses.gaussian_kl(mean, log_var)
+        return -self.sentence_log_prob(logits, ids), kl
 
     @property
     def metrics(self):
@@ -286,9 +298,14 @@ class SentenceVAE(keras.Model):
         input_ids = self.drop_words(self.decoder_inputs(ids), self._step_seed(2))
         weight = self.kl_weight()
         with tf.GradientTape() as tape:
-            reconstruction, kl = self.elbo_terms(ids, eps, input_ids)
+            reconstruction, kl_per_dim = self.elbo_terms(ids, eps, input_ids, per_dimension=True)
+            kl = tf.reduce_sum(kl_per_dim, axis=1)
             total = reconstruction + weight * kl
-            loss = self.optimizer.scale_loss(losses.replica_mean(total))
+            charged = tf.maximum(self.kl_free_bits, tf.reduce_mean(kl_per_dim, axis=0))
+            objective = losses.replica_mean(reconstruction) + weight * tf.reduce_sum(charged) / tf.cast(
+                tf.distribute.get_strategy().num_replicas_in_sync, tf.float32
+            )
+            loss = self.optimizer.scale_loss(objective)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         self.loss_tracker.update_state(total)

@@ -107,7 +107,9 @@ class VAE(LatentImageModel):
         with tf.GradientTape() as tape:
             reconstruction, kl = self.elbo_terms(images, eps, training=True)
             total = reconstruction + self.kl_weight() * kl
-            loss = self.optimizer.scale_loss(losses.replica_mean(total) / self.num_pixels)
+            # Nats per image (not per pixel): gradients of a per-pixel mean are ~1e-6, where
+            # Adam's epsilon (1e-7) starts to damp the steps.
+            loss = self.optimizer.scale_loss(losses.replica_mean(total))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         self.loss_tracker.update_state(total)
