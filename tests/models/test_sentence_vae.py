@@ -76,6 +76,8 @@ def test_decoder_step_equals_teacher_forcing():
     ids = model.tokenize(type(model).example_batch(type(model).conformance_spec(), 4, seed=3))
     codes = model.noise(4, 1)
     teacher = model.sentence_log_prob(model.decoder_logits(ids, codes), ids).numpy()
+    # The training path projects only the positions that count: the same numbers.
+    np.testing.assert_allclose(model.word_log_prob(ids, codes).numpy(), teacher, rtol=1e-5)
     targets, mask = (t.numpy() for t in model.targets_and_mask(ids))
     inputs = model.decoder_inputs(ids).numpy()
     code_gates = model.code_gates(codes)
@@ -127,8 +129,9 @@ def test_interpolation_endpoints_are_the_reconstructions():
 
 
 def test_kl_stays_above_zero_with_annealing(ptb_dir):
-    """A tiny run on real PTB sentences: with annealing (and word dropout) the code keeps
-    information; with the full KL weight from the first step it collapses to ~0."""
+    """Tiny runs on real PTB sentences. With the full KL weight from the first step the code
+    collapses (KL ~ 0); while the KL weight is annealed the code keeps information; and free
+    bits keep it after the weight has reached 1 (what the default config relies on)."""
     from tfgen import data as tfdata
 
     train, spec = tfdata.load("ptb", "train", ptb_dir)
@@ -137,8 +140,9 @@ def test_kl_stays_above_zero_with_annealing(ptb_dir):
     held_out = tf.constant(list(val.take(64).as_numpy_iterator()))
     kl = {}
     for name, overrides in {
-        "annealed": dict(kl_anneal_steps=1000, word_dropout=0.3),
         "collapsed": dict(kl_anneal_steps=0, word_dropout=0.0),
+        "annealed": dict(kl_anneal_steps=1000, word_dropout=0.3),
+        "free_bits": dict(kl_anneal_steps=20, word_dropout=0.3, kl_free_bits=0.5),
     }.items():
         keras.utils.set_random_seed(0)
         model = registry.get("sentence_vae").build(spec, "tiny", **overrides)
@@ -148,5 +152,5 @@ def test_kl_stays_above_zero_with_annealing(ptb_dir):
         for i in range(100):
             step(tf.constant(text[(16 * i) % 512 : (16 * i) % 512 + 16]))
         kl[name] = float(tf.reduce_mean(model.per_example_metrics(held_out)["kl"]))
-    assert kl["annealed"] > 0.5, kl
-    assert kl["collapsed"] < 0.2 * kl["annealed"], kl
+    assert kl["collapsed"] < 0.1, kl
+    assert kl["annealed"] > 0.5 and kl["free_bits"] > 0.5, kl
