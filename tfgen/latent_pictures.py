@@ -111,6 +111,7 @@ def code_map(codes, title):
         xy, labels = centred @ vt[:2].T, ("principal component 1 of the codes", "principal component 2")
     fig, ax = plt.subplots(figsize=(6, 6), dpi=100)
     ax.scatter(xy[:, 0], xy[:, 1], s=2, alpha=0.4, linewidths=0)
+    ax.set_aspect("equal", adjustable="datalim")
     if codes.shape[1] == 2:
         square = plt.Rectangle(
             (-GRID_EXTENT, -GRID_EXTENT), 2 * GRID_EXTENT, 2 * GRID_EXTENT, fill=False, color="red", linewidth=1
