@@ -67,8 +67,10 @@ def test_evaluate_latent_reports_iwae_and_active_units(image_workdirs):
     assert 0 <= result["active_units"] <= result["latent_dim"] == 3
     # The importance-weighted NLL is an estimate of -log p(x) <= -ELBO (up to noise of the bound).
     assert 0 < result["iwae_nll"] < result["negative_elbo"] + 1.0
-    proc = run_tool("evaluate_latent", f"--workdir={image_workdirs['autoencoder']}", check=False)
-    assert proc.returncode != 0 and "not a VAE" in proc.stderr
+    from tfgen.evaluation import latent
+
+    with pytest.raises(ValueError, match="not a VAE"):
+        latent.evaluate_latent_workdir(image_workdirs["autoencoder"], num_samples=2)
 
 
 def test_evaluate_tool_reports_autoencoder_squared_error(image_workdirs):
@@ -109,8 +111,10 @@ def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
     )
     lines = proc.stdout.strip().splitlines()
     assert len(lines) == 8 and lines[0].startswith("0.00 greedy:") and lines[-1].startswith("     beam 3:")
-    proc = run_tool("interpolate_sentences", f"--workdir={workdir}", "--first=  ", "--second=a", check=False)
-    assert proc.returncode != 0 and "a sentence is empty" in proc.stderr
+    from tfgen.models.sentence_vae import sentence_interpolation
+
+    with pytest.raises(ValueError, match="a sentence is empty"):
+        sentence_interpolation.interpolate_workdir(workdir, "  ", "a")
     result = last_json(
         run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=5", "--max_examples=16")
     )
