@@ -25,6 +25,10 @@ class ExportResult:
 
 def build_metadata(model, run, version, max_batch, step=None):
     signatures = model.signatures()
+    text = {}
+    if run.data_spec.kind == "text":
+        # Text models' token outputs mean nothing without the words (index -> word).
+        text = {"vocabulary": list(run.data_spec.vocabulary), "max_length": run.data_spec.max_length}
     return {
         "model": run.model,
         "config": run.config_name,
@@ -39,6 +43,7 @@ def build_metadata(model, run, version, max_batch, step=None):
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "default_signature": model.default_signature,
         "signatures": {s.name: s.metadata() for s in signatures},
+        **text,
     }
 
 

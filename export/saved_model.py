@@ -80,11 +80,20 @@ def build_archive(model, signatures, default_signature, max_batch, check=True):
     return archive
 
 
+# Words for example text requests; any words are valid (unknown ones map to <unk>).
+EXAMPLE_WORDS = ("the", "market", "fell", "in", "new", "york", "shares", "of", "company", "said", "N", "<unk>")
+
+
 def example_inputs(signature, num=WARMUP_BATCH, seed=0):
     """A small valid request for a signature (noise drawn from the declared range)."""
     out = {}
     for stream, inp in enumerate(signature.inputs):
-        if inp.dtype.startswith("float"):
+        if inp.dtype == "string":
+            # Object arrays of bytes: what TF Serving's protos and sessions hold for tf.string.
+            rng = np.random.default_rng([seed, stream])
+            sentences = [" ".join(rng.choice(EXAMPLE_WORDS, size=rng.integers(1, 9))) for _ in range(num)]
+            out[inp.name] = np.array([s.encode() for s in sentences], dtype=object).reshape(num, *inp.shape)
+        elif inp.dtype.startswith("float"):
             if inp.name == "temperature" or (inp.low is not None and inp.high is None):
                 out[inp.name] = np.ones((num, *inp.shape), np.float32)
             else:

@@ -22,7 +22,7 @@ class TensorInput:
     Attributes:
         name: the SignatureDef key (and TFLite signature input name).
         shape: per-example shape, e.g. (20, 20, 1); () for one value per example.
-        dtype: "float32" or "int32".
+        dtype: "float32", "int32" or "string" (text; string signatures cannot go to TFLite).
         low, high: valid range; None for unbounded.
         low_open, high_open: whether the bound itself is excluded.
         doc: one line for the docs.

@@ -5,8 +5,11 @@
   palette is stored as dataset metadata.
 * `Digits` wraps scikit-learn's bundled 8x8 digits (17 grey levels), the
   embedded default that needs neither network nor files outside the package.
+* `PTBSentences` reads a Penn Treebank text file (one sentence a line) from a
+  manual directory; the vocabulary, built from the training split only, is
+  stored as dataset metadata.
 
-Both split deterministically by position: every tenth example
+All split deterministically by position: every tenth example
 (index % 10 == 9) goes to `validation`, so the split is stable for files of
 any length and an appended line never moves an earlier one between splits.
 """
@@ -14,7 +17,7 @@ any length and an appended line never moves an earlier one between splits.
 import numpy as np
 import tensorflow_datasets as tfds
 
-from tfgen.data import palette_files
+from tfgen.data import palette_files, text_files
 
 VALIDATION_EVERY = 10
 
@@ -103,3 +106,41 @@ class Digits(tfds.core.GeneratorBasedBuilder):
         for index, (image, label) in enumerate(zip(images, labels)):
             if split_of(index) == split:
                 yield index, {"image": image, "label": int(label)}
+
+
+class PTBSentences(tfds.core.GeneratorBasedBuilder):
+    """Sentences of a Penn Treebank text file (Mikolov's preprocessing), one a line.
+
+    The shared data holds only `ptb.valid.txt`; its lines are split by
+    position like the other builders (every tenth to `validation`), and the
+    vocabulary comes from the `train` lines alone, so validation words the
+    model never saw map to `<unk>` as they would on new text.
+    """
+
+    VERSION = tfds.core.Version("1.0.0")
+    FILE = "ptb.valid.txt"
+    MIN_COUNT = 2  # words seen once in training become <unk>, so <unk> is learned on realistic words
+    MANUAL_DOWNLOAD_INSTRUCTIONS = f"Place {FILE} (one sentence a line) in the manual dir, e.g. ../shared/data/ptb."
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "sentence": tfds.features.Text(),
+                    "line": tfds.features.Scalar(dtype=np.int32, doc=f"1-based line in {self.FILE}"),
+                }
+            ),
+            metadata=tfds.core.MetadataDict(),
+            homepage="https://www.fit.vutbr.cz/~imikolov/rnnlm/",
+        )
+
+    def _split_generators(self, dl_manager):
+        examples = list(text_files.iter_sentences(dl_manager.manual_dir / self.FILE))
+        train = [s for i, (_, s) in enumerate(examples) if split_of(i) == "train"]
+        self.info.metadata["vocabulary"] = text_files.build_vocabulary(train, self.MIN_COUNT)
+        return {split: self._generate_examples(examples, split) for split in _nonempty_splits(len(examples))}
+
+    def _generate_examples(self, examples, split):
+        for index, (lineno, sentence) in enumerate(examples):
+            if split_of(index) == split:
+                yield lineno, {"sentence": sentence, "line": lineno}

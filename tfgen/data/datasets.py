@@ -1,8 +1,9 @@
-"""Dataset catalogue: every image dataset tfgen trains on, by name.
+"""Dataset catalogue: every dataset tfgen trains on, by name.
 
 `load(name, split, data_dir)` returns a `tf.data.Dataset` of uint8 images
-[H, W, C] holding class indices (palette indices, grey levels or bits) and a
-`DataSpec` saying what the indices mean. Loaders never download: TFDS-native
+[H, W, C] holding class indices (palette indices, grey levels or bits), or of
+sentences (tf.string scalars) for text, and a `DataSpec` saying what the
+indices (or the words) mean. Loaders never download: TFDS-native
 datasets are read from a prepared `data_dir` with `download=False`, and our
 own builders prepare from local files into a cache keyed by the content of
 those files, so editing a source file can never serve stale examples.
@@ -39,7 +40,8 @@ class DataSpec:
         num_examples: examples per split.
         kind: "image" (uint8 index images) or "text" (sentences as strings).
         vocabulary: for text, the tokens by index, built from the training
-            split only ("" padding and "[UNK]" first, as TextVectorization).
+            split only: "" (padding) and "<unk>" (every other word) first,
+            the layout of keras.layers.TextVectorization.
         max_length: for text, tokens per sentence after padding/truncation.
     """
 
@@ -195,10 +197,41 @@ def _load_binarized_mnist(split, data_dir):
     return ds, DataSpec("binarized_mnist", (28, 28, 1), 2, palette, _counts(builder))
 
 
+PTB_MAX_LENGTH = 50  # words per sentence the models read; 99.4% of PTB validation sentences fit
+
+
+def _load_ptb(split, data_dir):
+    data_dir = Path(data_dir) if data_dir else shared_data_dir("ptb")
+    if data_dir is None:
+        raise DataError(
+            "ptb", f"no data_dir given (pass --data_dir=DIR holding {builders.PTBSentences.FILE}, or set TFGEN_DATA)"
+        )
+    source = data_dir / builders.PTBSentences.FILE
+    if not source.is_file():
+        raise DataError(source, "file not found")
+    prepared = cache_dir() / "tfds" / f"ptb-{_fingerprint(source)}"
+    builder = _prepare(builders.PTBSentences, prepared, manual_dir=str(data_dir))
+    vocabulary = tuple(builder.info.metadata["vocabulary"])
+    ds = builder.as_dataset(split=_tfds_split(builder, split), shuffle_files=False)
+    ds = ds.map(lambda ex: ex["sentence"], num_parallel_calls=tf.data.AUTOTUNE)
+    spec = DataSpec(
+        "ptb",
+        (),
+        len(vocabulary),
+        np.zeros((0, 3), np.uint8),
+        _counts(builder),
+        kind="text",
+        vocabulary=vocabulary,
+        max_length=PTB_MAX_LENGTH,
+    )
+    return ds, spec
+
+
 _LOADERS = {
     "digits": _load_digits,
     "pokemon": _load_pokemon,
     "binarized_mnist": _load_binarized_mnist,
+    "ptb": _load_ptb,
 }
 
 
@@ -207,7 +240,7 @@ def names():
 
 
 def load(name, split="train", data_dir=None):
-    """Returns `(dataset, spec)`: uint8 images [H, W, C] of split `split`.
+    """Returns `(dataset, spec)`: uint8 images [H, W, C] (or sentences) of split `split`.
 
     Args:
         name: one of `names()`.
@@ -215,7 +248,8 @@ def load(name, split="train", data_dir=None):
             a separate file of sprites).
         data_dir: where the source lives; its meaning depends on the dataset
             (the folder of text files for pokemon, a prepared TFDS data dir for
-            binarized_mnist, ignored for the embedded digits).
+            binarized_mnist, the folder holding ptb.valid.txt for ptb, ignored
+            for the embedded digits).
     """
     if name not in _LOADERS:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(names())}")

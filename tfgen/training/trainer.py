@@ -205,7 +205,11 @@ def train(options):
             # The optimizer's learning rate is checkpointed too; a rate given
             # on the command line must win over the restored one.
             for name, fresh in default_optimizers(model, options.learning_rate).items():
-                optimizers[name].learning_rate.assign(fresh.learning_rate)
+                rate = optimizers[name].learning_rate
+                # A learning-rate schedule (a model's decay) is not a checkpointed
+                # variable: it was built from the flag's rate above already.
+                if hasattr(rate, "assign"):
+                    rate.assign(fresh.learning_rate)
 
     step_fn = model.train_step
     if cfg.jit_compile:

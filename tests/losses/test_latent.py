@@ -1,0 +1,86 @@
+"""Latent-model losses against closed forms, hand-worked values and Monte Carlo."""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tfgen.losses import latent
+
+
+def test_kl_by_hand():
+    # One dimension, m = 1, log_var = ln 2: 1/2 (2 - (1 + ln 2) + 1) = 1 - ln(2)/2.
+    got = latent.gaussian_kl(tf.constant([[1.0]]), tf.constant([[math.log(2.0)]]))
+    np.testing.assert_allclose(got.numpy(), [1.0 - math.log(2.0) / 2], rtol=1e-6)
+    # q = prior: zero. Dimensions add up.
+    np.testing.assert_allclose(latent.gaussian_kl(tf.zeros([3, 5]), tf.zeros([3, 5])).numpy(), 0.0, atol=1e-7)
+    two = latent.gaussian_kl(tf.constant([[1.0, 1.0]]), tf.constant([[math.log(2.0)] * 2]))
+    np.testing.assert_allclose(two.numpy(), [2 - math.log(2.0)], rtol=1e-6)
+
+
+def test_kl_is_half_the_lectures_expression():
+    """The lecture's sum exp(s) - (1 + s) + m^2 (s = log variance) is twice our KL."""
+    rng = np.random.default_rng(0)
+    m, s = rng.normal(size=(4, 6)).astype(np.float32), rng.normal(size=(4, 6)).astype(np.float32)
+    lecture = np.sum(np.exp(s) - (1 + s) + m**2, axis=1)
+    np.testing.assert_allclose(latent.gaussian_kl(m, s).numpy(), lecture / 2, rtol=1e-5)
+
+
+def test_kl_closed_form_equals_monte_carlo():
+    """KL(q || p) = E_q[log q(c) - log p(c)], estimated from 200k reparameterised draws."""
+    mean = tf.constant([[0.7, -1.2, 0.0]])
+    log_var = tf.constant([[math.log(0.3), math.log(2.5), 0.4]])
+    n = 200_000
+    eps = tf.random.stateless_normal([n, 3], seed=[1, 2])
+    codes = latent.reparameterize(mean, log_var, eps)
+    log_ratio = latent.gaussian_log_prob(codes, mean, log_var) - latent.standard_normal_log_prob(codes)
+    estimate, stderr = float(tf.reduce_mean(log_ratio)), float(tf.math.reduce_std(log_ratio)) / math.sqrt(n)
+    closed = float(latent.gaussian_kl(mean, log_var)[0])
+    assert abs(estimate - closed) < 4 * stderr, (closed, estimate, stderr)
+    assert stderr < 0.01  # the tolerance is tight enough to catch a missing factor or a wrong sign
+
+
+def test_gaussian_log_prob_by_hand():
+    # N(1; 0, 4): -1/2 (ln 2 pi + ln 4 + 1/4).
+    got = latent.gaussian_log_prob(tf.constant([[1.0]]), tf.constant([[0.0]]), tf.constant([[math.log(4.0)]]))
+    np.testing.assert_allclose(got.numpy(), [-0.5 * (math.log(2 * math.pi) + math.log(4.0) + 0.25)], rtol=1e-6)
+    np.testing.assert_allclose(
+        latent.standard_normal_log_prob(tf.constant([[0.0, 2.0]])).numpy(),
+        [-math.log(2 * math.pi) - 2.0],
+        rtol=1e-6,
+    )
+
+
+def test_bernoulli_log_prob_by_hand():
+    # logit ln 3 -> p(1) = 3/4. Pixels (1, 0) -> ln(3/4) + ln(1/4); logit 0 -> 2 ln(1/2).
+    logits = tf.constant([[math.log(3.0), math.log(3.0)], [0.0, 0.0]])
+    got = latent.bernoulli_log_prob(logits, tf.constant([[1, 0], [0, 1]]))
+    np.testing.assert_allclose(got.numpy(), [math.log(0.75) + math.log(0.25), 2 * math.log(0.5)], rtol=1e-6)
+
+
+def test_reparameterisation_gradients_by_hand():
+    """d/dm E[c^2] = 2m and d/dlog_var E[c^2] = exp(log_var): the gradient flows through the sample."""
+    mean, log_var = tf.Variable([0.5]), tf.Variable([math.log(0.8)])
+    eps = tf.random.stateless_normal([100_000, 1], seed=[3, 4])
+    with tf.GradientTape() as tape:
+        value = tf.reduce_mean(tf.square(latent.reparameterize(mean, log_var, eps)))
+    d_mean, d_log_var = tape.gradient(value, [mean, log_var])
+    np.testing.assert_allclose(d_mean.numpy(), [1.0], atol=0.02)
+    np.testing.assert_allclose(d_log_var.numpy(), [0.8], atol=0.02)
+
+
+def test_importance_weighted_bound_by_hand():
+    # Weights 1 and 3: log mean = ln 2. k = 1 is the log weight itself. Huge negative log
+    # weights (an MNIST digit: ~ -100 nats) must not underflow to -inf.
+    np.testing.assert_allclose(latent.importance_weighted_bound(tf.math.log([[1.0, 3.0]])).numpy(), [math.log(2.0)])
+    np.testing.assert_allclose(latent.importance_weighted_bound(tf.constant([[-7.0]])).numpy(), [-7.0])
+    big = latent.importance_weighted_bound(tf.constant([[-1000.0, -1000.0 + math.log(3.0)]]))
+    np.testing.assert_allclose(big.numpy(), [-1000.0 + math.log(2.0)], rtol=1e-6)
+
+
+def test_active_units():
+    rng = np.random.default_rng(0)
+    means = np.stack([rng.normal(size=500), 0.001 * rng.normal(size=500), np.full(500, 3.0)], axis=1)
+    count, variance = latent.active_units(means)
+    assert count == 1
+    assert variance[0] > 0.5 and variance[1] < 1e-5 and variance[2] == 0

@@ -1,0 +1,142 @@
+"""The latent-model CLIs end to end in subprocesses, with tiny configs and real data."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import run_tool
+
+
+def last_json(proc):
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def image_workdirs(tmp_path_factory):
+    """A tiny VAE and a tiny autoencoder with 2-D codes trained a few steps on the embedded digits."""
+    root = tmp_path_factory.mktemp("latent")
+    out = {}
+    for name in ("autoencoder", "vae"):
+        workdir = root / name
+        export = "--export" if name == "vae" else "--noexport"  # exporting is tested at length elsewhere
+        run_tool(
+            "train", f"--model={name}", "--config=tiny", "--dataset=digits", f"--workdir={workdir}", "--steps=3", export
+        )
+        out[name] = workdir
+    return out
+
+
+def test_training_writes_latent_pictures(image_workdirs):
+    for name, workdir in image_workdirs.items():
+        for picture in ("samples", "reconstructions", "interpolations", "midpoints", "code_map"):
+            image = np.asarray(Image.open(workdir / f"{picture}.png"))
+            assert image.ndim == 3 and image.shape[2] == 3, (name, picture)
+    assert (image_workdirs["vae"] / "export" / "vae" / "1" / "saved_model.pb").is_file()
+    assert (image_workdirs["vae"] / "export" / "tflite" / "vae" / "1" / "float32.tflite").is_file()
+
+
+def test_pictures_tool_and_comparison(image_workdirs, tmp_path):
+    proc = run_tool(
+        "latent_pictures",
+        f"--workdir={image_workdirs['autoencoder']}",
+        f"--workdir={image_workdirs['vae']}",
+        f"--out_dir={tmp_path}",
+        "--num_pairs=3",
+        "--limit=100",
+    )
+    assert "comparison.png" in proc.stdout
+    for name in ("autoencoder", "vae"):
+        assert (tmp_path / name / "interpolations.png").is_file() and (tmp_path / name / "code_map.png").is_file()
+    comparison = np.asarray(Image.open(tmp_path / "comparison.png"))
+    samples = np.asarray(Image.open(tmp_path / "vae" / "samples.png"))
+    assert comparison.shape[1] > comparison.shape[0] and samples.shape[2] == 3  # 4 rows of 9 tiles
+
+
+def test_evaluate_latent_reports_iwae_and_active_units(image_workdirs):
+    proc = run_tool(
+        "evaluate_latent",
+        f"--workdir={image_workdirs['vae']}",
+        "--importance_samples=20",
+        "--chunk_size=7",
+        "--max_examples=40",
+    )
+    result = last_json(proc)
+    assert result["num_examples"] == 40 and result["importance_samples"] == 20
+    assert 0 <= result["active_units"] <= result["latent_dim"] == 3
+    # The importance-weighted NLL is an estimate of -log p(x) <= -ELBO (up to noise of the bound).
+    assert 0 < result["iwae_nll"] < result["negative_elbo"] + 1.0
+    from tfgen.evaluation import latent
+
+    with pytest.raises(ValueError, match="not a VAE"):
+        latent.evaluate_latent_workdir(image_workdirs["autoencoder"], num_samples=2)
+
+
+def test_evaluate_tool_reports_autoencoder_squared_error(image_workdirs):
+    result = last_json(run_tool("evaluate", f"--workdir={image_workdirs['autoencoder']}"))
+    assert result["num_examples"] == 179 and result["squared_error"] > 0 and result["reconstruction"] > 0
+
+
+def test_pca_baseline_tool():
+    from tfgen.evaluation import pca
+
+    full = last_json(run_tool("pca_baseline", "--dataset=digits", "--components=64"))
+    some = pca.pca_baseline("digits", components=10)
+    assert full["num_examples"] == 179 and full["num_train"] == 1618
+    assert full["squared_error"] < 1e-8  # 64 components span the 8x8 images exactly
+    assert some["squared_error"] > 0.5 and 0.5 < some["explained_variance"] < 1
+
+
+def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
+    workdir = tmp_path / "svae"
+    run_tool(
+        "train",
+        "--model=sentence_vae",
+        "--config=tiny",
+        f"--data_dir={ptb_dir}",
+        f"--workdir={workdir}",
+        "--steps=3",
+        "--noexport",  # the export of text signatures is tested in tests/export and tests/models
+    )
+    text = (workdir / "sentences.txt").read_text()
+    assert "# interpolation" in text and "> " in text
+    proc = run_tool(
+        "interpolate_sentences",
+        f"--workdir={workdir}",
+        "--first=the company said it expects to report a loss",
+        "--second=shares fell in new york",
+        "--steps=4",
+        "--beam_width=3",
+    )
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 8 and lines[0].startswith("0.00 greedy:") and lines[-1].startswith("     beam 3:")
+    from tfgen.models.sentence_vae import sentence_interpolation
+
+    with pytest.raises(ValueError, match="a sentence is empty"):
+        sentence_interpolation.interpolate_workdir(workdir, "  ", "a")
+    result = last_json(
+        run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=5", "--max_examples=16")
+    )
+    assert result["num_examples"] == 16 and result["perplexity_iwae_nll"] > 1
+    assert result["perplexity_negative_elbo"] >= result["perplexity_iwae_nll"] * 0.9
+
+
+def test_vae_on_pokemon_palette(tmp_path, pokemon_dir):
+    """Categorical pixels over the 167-colour palette, on the exercise's sprites."""
+    workdir = tmp_path / "poke"
+    run_tool(
+        "train",
+        "--model=vae",
+        "--config=tiny",
+        "--dataset=pokemon",
+        f"--data_dir={pokemon_dir}",
+        f"--workdir={workdir}",
+        "--steps=2",
+        "--noexport",
+    )
+    result = last_json(run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=4"))
+    assert result["num_examples"] == 74
+    # An untrained categorical model is near uniform: about 400 ln 167 = 2046 nats per sprite.
+    assert 1000 < result["iwae_nll"] < 4000
+    assert np.asarray(Image.open(workdir / "samples.png")).shape[2] == 3

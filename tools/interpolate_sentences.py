@@ -1,0 +1,43 @@
+"""Sentences decoded between the codes of two sentences ("writing poetry").
+
+    python tools/interpolate_sentences.py --workdir=runs/sentence_vae-default-ptb \
+        --first="the company said it expects to report a loss" \
+        --second="the stock market fell sharply in new york" --steps=7 --beam_width=5
+
+Prints, for evenly spaced fractions from 0 (first) to 1 (second), the greedy
+and the beam-search decoding of the point between the two posterior means.
+Unknown words become <unk>; an empty sentence is an error.
+"""
+
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from absl import app, flags
+
+from tfgen.models.sentence_vae import sentence_interpolation
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("workdir", None, "Workdir of a trained sentence_vae.", required=True)
+flags.DEFINE_string("first", None, "The sentence at fraction 0.", required=True)
+flags.DEFINE_string("second", None, "The sentence at fraction 1.", required=True)
+flags.DEFINE_integer("steps", 7, "Points from 0 to 1, both included.")
+flags.DEFINE_integer("beam_width", 5, "Hypotheses kept by beam search.")
+
+
+def main(argv):
+    del argv
+    try:
+        rows = sentence_interpolation.interpolate_workdir(
+            FLAGS.workdir, FLAGS.first, FLAGS.second, FLAGS.steps, FLAGS.beam_width
+        )
+    except ValueError as e:
+        sys.exit(f"error: {e}")
+    print(sentence_interpolation.format_rows(rows, FLAGS.beam_width))
+
+
+if __name__ == "__main__":
+    app.run(main)

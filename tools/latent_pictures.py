@@ -1,0 +1,48 @@
+"""Pictures of trained autoencoder / VAE workdirs (code grid, code map, interpolations).
+
+    python tools/latent_pictures.py --workdir=runs/vae-conv_2d-binarized_mnist --out_dir=pictures/vae_2d
+    python tools/latent_pictures.py --workdir=runs/autoencoder-default-binarized_mnist \
+        --workdir=runs/vae-default-binarized_mnist --out_dir=pictures/compare
+
+For each workdir: samples.png (decoded random codes), reconstructions.png,
+interpolations.png (image, 10 points between the two codes, image),
+midpoints.png, code_map.png (validation codes in 2-D) and, for a 2-D code,
+code_grid.png (decoder over -1.5..1.5 on both axes), in <out_dir>/<workdir name>/.
+With several workdirs, comparison.png shows per model (in the order given)
+a row of random-code decodings and a row of (image, midpoint, image) triples.
+"""
+
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+from pathlib import Path
+
+from absl import app, flags
+
+from tfgen import latent_pictures
+from tfgen.data import datasets
+
+FLAGS = flags.FLAGS
+flags.DEFINE_multi_string("workdir", None, "Workdir of a trained autoencoder or VAE (repeatable).", required=True)
+flags.DEFINE_string("out_dir", "pictures", "Where the PNGs go.")
+flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split the images come from.")
+flags.DEFINE_integer("num_pairs", 8, "Image pairs for interpolations and midpoints.", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of the random codes.")
+flags.DEFINE_integer("limit", None, "Encode at most this many images for the code map.")
+
+
+def main(argv):
+    del argv
+    written = latent_pictures.write_workdirs(
+        FLAGS.workdir, Path(FLAGS.out_dir), FLAGS.split, FLAGS.num_pairs, FLAGS.seed, FLAGS.limit
+    )
+    for path in written:
+        print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    app.run(main)
