@@ -4,4 +4,8 @@ Each family is a sub-package; add its import here (a test fails if a family
 folder exists without being imported and registered).
 """
 
-from tfgen.models import pixelrnn  # noqa: F401
+from tfgen.models import (
+    energy,  # noqa: F401
+    gan,  # noqa: F401
+    pixelrnn,  # noqa: F401
+)
