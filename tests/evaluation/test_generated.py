@@ -75,6 +75,25 @@ def test_hook_outputs_are_checked():
         generated.generate_colours(NoHook(), 4, 0, palette)
 
 
+def test_models_without_the_hook_are_sampled_through_their_default_signature(pixelrnn_workdir):
+    from tfgen.training import workdir as wd
+
+    model, run, _ = wd.load_model(pixelrnn_workdir)
+
+    class SignatureOnly:
+        # The autoregressive model seen only through its serving signatures.
+        default_signature = model.default_signature
+
+        def signatures(self):
+            return model.signatures()
+
+    got = generated.generate_colours(SignatureOnly(), 5, 2, run.data_spec.palette)
+    assert got.shape == (5, 8, 8, 1) and got.dtype == np.float32
+    # Palette colours only, and a function of the seed.
+    assert set(np.unique(got)) <= set(colours.palette_colours(run.data_spec.palette).ravel())
+    np.testing.assert_array_equal(got, generated.generate_colours(SignatureOnly(), 5, 2, run.data_spec.palette))
+
+
 def test_evaluate_cli_reports_sample_scores(dcgan_workdir):
     proc = run_tool("evaluate", f"--workdir={dcgan_workdir}", "--samples", "--num_samples=50", "--noparzen")
     result = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -42,7 +42,7 @@ from tfgen.data import colours as colour_space
 class Recipe:
     """How a feature network is trained. Changing any field changes the cache key."""
 
-    version: int = 1
+    version: int = 2
     channels: tuple = (32, 64, 128)
     head_units: int = 256
     steps: int = 1500
@@ -115,17 +115,22 @@ def default_cache_dir():
 class FeatureExtractor:
     """A trained feature network for one dataset.
 
-    Call it on colours [N, H, W, C] in [0, 1] to get float64 features [N, D].
+    Call it on colours [N, H, W, C] in [0, 1] to get float64 features [N, D],
+    scaled so that the training images' features have unit variance per
+    dimension on average (`info["feature_scale"]`): distances, and so FID,
+    are then in units of the data's own spread, whatever scale the network
+    happened to learn.
     """
 
     def __init__(self, net, spec, info):
         self.net, self.spec, self.info = net, spec, info
+        self.scale = float(info.get("feature_scale", 1.0))
         self._fn = tf.function(net.features, reduce_retracing=True)
 
     def __call__(self, colours, batch_size=500):
         colours = np.asarray(colours, np.float32)
         out = [self._fn(tf.constant(colours[i : i + batch_size])).numpy() for i in range(0, len(colours), batch_size)]
-        return np.concatenate(out).astype(np.float64)
+        return np.concatenate(out).astype(np.float64) * self.scale
 
 
 def _build(spec, recipe):
@@ -174,7 +179,9 @@ def train_feature_network(spec, train_colours, val_colours, recipe=RECIPE, log=p
     for i in range(0, len(val_colours), 500):
         x = batch_of(tf.constant(val_colours[i : i + 500]), tf.constant(labels[i : i + 500], tf.int32))
         correct += int(np.sum(np.argmax(net(x).numpy(), -1) == labels[i : i + 500]))
+    raw = np.concatenate([net.features(tf.constant(train_colours[i : i + 500])).numpy() for i in range(0, n, 500)])
     info = {
+        "feature_scale": float(1.0 / np.sqrt(max(raw.var(axis=0).mean(), 1e-12))),
         "recipe": recipe.to_json(),
         "dataset": spec.name,
         "train_examples": int(n),

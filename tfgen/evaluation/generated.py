@@ -1,6 +1,8 @@
 """Scores the images any trained workdir generates, on the same numbers for every family.
 
-A model takes part by providing the image hook (docs/ARCHITECTURE.md):
+A model takes part by providing the image hook (docs/ARCHITECTURE.md), or
+else through its default serving signature if that is a noise-in sampler
+(`image_sampler`):
 
     model.generate_images(num, seed) -> [num, H, W, C] numpy array
 
@@ -22,6 +24,7 @@ with published numbers.
 """
 
 import numpy as np
+import tensorflow as tf
 
 from tfgen.data import colours as colour_space
 from tfgen.evaluation import features as feature_nets
@@ -32,17 +35,41 @@ from tfgen.training import workdir as wd
 CHUNK = 500
 
 
-def generate_colours(model, num, seed, palette, chunk=CHUNK):
-    """`num` images from a model's hook, as colours; chunk i uses seed (seed, i)."""
-    if not hasattr(model, "generate_images"):
+def image_sampler(model):
+    """`(num, seed) -> images`: the model's hook, or else its default serving signature.
+
+    The fallback covers models written before the hook: a default signature
+    whose inputs are all noise (float, drawn as `export.noise` draws them for
+    `tools/sample.py`: uniform in a bounded range, standard normal otherwise,
+    temperature 1) and that has an "images" output.
+    """
+    if hasattr(model, "generate_images"):
+        return model.generate_images
+    signatures = model.signatures() if hasattr(model, "signatures") else []
+    sig = next((s for s in signatures if s.name == getattr(model, "default_signature", None)), None)
+    if sig is None or "images" not in sig.outputs or any(i.dtype != "float32" for i in sig.inputs):
         raise ValueError(
             f"{type(model).__name__} does not generate images: it has no generate_images(num, seed) hook "
-            "(docs/ARCHITECTURE.md)"
+            "and its default signature is not a noise-in sampler with an 'images' output (docs/ARCHITECTURE.md)"
         )
+    from export import noise
+
+    fn = tf.function(sig.fn, reduce_retracing=True)
+
+    def sample(num, seed):
+        inputs = noise.request_inputs(sig.inputs, num, seed)
+        return fn(*[tf.constant(inputs[i.name]) for i in sig.inputs])["images"].numpy()
+
+    return sample
+
+
+def generate_colours(model, num, seed, palette, chunk=CHUNK):
+    """`num` images from a model (see `image_sampler`), as colours; chunk i uses seed (seed, i)."""
+    sampler = image_sampler(model)
     out = []
     for i, start in enumerate(range(0, num, chunk)):
         n = min(chunk, num - start)
-        images = colour_space.as_colours(model.generate_images(n, seed * 100_003 + i), palette)
+        images = colour_space.as_colours(sampler(n, seed * 100_003 + i), palette)
         if images.shape[0] != n:
             raise ValueError(f"generate_images({n}, ...) returned {images.shape[0]} images")
         out.append(images)

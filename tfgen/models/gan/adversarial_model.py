@@ -100,9 +100,9 @@ class AdversarialImageModel(keras.Model):
         self.adam_beta_1, self.adam_beta_2 = float(adam_beta_1), float(adam_beta_2)
         self.d_learning_rate_scale = float(d_learning_rate_scale)
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
-        names += ["fake_diversity", "real_diversity", "sample_distance"]
-        if self.gp_weight:
-            names.append("gradient_penalty")
+        names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
+        # All created here (Keras locks a built model's state); train_step
+        # reports gradient_penalty only when a penalty is in use.
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
     @classmethod
@@ -152,7 +152,7 @@ class AdversarialImageModel(keras.Model):
         # global Keras seed (the trainer's --seed).
         self.probe_noise = self.add_weight(
             shape=(NUM_PROBES, self.latent_dim),
-            initializer=keras.initializers.RandomNormal(),
+            initializer=keras.initializers.RandomNormal(stddev=1.0),  # standard normal, like the training noise
             trainable=False,
             name="probe_noise",
         )
@@ -217,8 +217,6 @@ class AdversarialImageModel(keras.Model):
             self.loss_spec = losses.adversarial_loss(loss)
             if self.gradient_penalty is None:
                 self.gp_weight = self.loss_spec.gradient_penalty
-            if self.gp_weight and "gradient_penalty" not in self.trackers:
-                self.trackers["gradient_penalty"] = keras.metrics.Mean(name="gradient_penalty")
 
     def training_seed(self, stream):
         """A stateless seed for this step, replica and stream."""
@@ -298,7 +296,7 @@ class AdversarialImageModel(keras.Model):
         values["sample_distance"] = nearest_distance(fake_colours, real_colours)
         for k, v in values.items():
             self.trackers[k].update_state(v)
-        return {k: m.result() for k, m in self.trackers.items()}
+        return {k: m.result() for k, m in self.trackers.items() if k in values}
 
     def per_example_metrics(self, images):
         """On held-out images: the discriminator's score and, where its
