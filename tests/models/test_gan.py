@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from tests.models.test_conformance import batch_for, tiny
 from tfgen import data as tfdata
-from tfgen import losses, registry
+from tfgen import losses, registry, sampling
 from tfgen.data import DataSpec, pipeline
 from tfgen.training import monitoring, trainer
 from tfgen.training.trainer import default_optimizers
@@ -261,3 +261,8 @@ def test_training_writes_progress_grids_every_epoch(tmp_path):
     assert list((tmp_path / "logs" / "samples").glob("events.out.tfevents.*"))
     assert (tmp_path / "samples.png").is_file() and (tmp_path / "canvas_steps.png").is_file()
     assert set(summary["validation"]) == {"d_score", "d_error"}
+    # tools/sample.py's library call draws through the image hook.
+    images = sampling.sample_workdir(tmp_path, tmp_path / "drawn.png", num=5, seed=1)
+    assert images.shape == (5, 8, 8, 1) and (tmp_path / "drawn.png").is_file()
+    with pytest.raises(ValueError, match="cannot complete"):
+        sampling.sample_workdir(tmp_path, tmp_path / "x.png", cover=0.5)
