@@ -266,3 +266,34 @@ def test_training_writes_progress_grids_every_epoch(tmp_path):
     assert images.shape == (5, 8, 8, 1) and (tmp_path / "drawn.png").is_file()
     with pytest.raises(ValueError, match="cannot complete"):
         sampling.sample_workdir(tmp_path, tmp_path / "x.png", cover=0.5)
+
+
+def test_pokemon_sprites_are_generated_as_rgb_and_snap_to_the_palette(tmp_path, pokemon_dir):
+    from tfgen.data import colours
+    from tfgen.training import workdir as wd
+
+    options = trainer.TrainOptions(
+        model="dcgan",
+        config="tiny",
+        dataset="pokemon",
+        data_dir=str(pokemon_dir),
+        workdir=str(tmp_path),
+        steps=3,
+        export=False,
+        num_previews=4,
+        verbose=False,
+    )
+    trainer.train(options)
+    model, run, _ = wd.load_model(tmp_path)
+    palette = run.data_spec.palette
+    assert len(palette) == 167 and not colours.is_grey(palette)
+    rgb = model.generate_images(6, 0)
+    assert rgb.shape == (6, 20, 20, 3) and rgb.min() >= 0 and rgb.max() <= 1
+    indices = colours.nearest_index(rgb, palette)
+    assert indices.shape == (6, 20, 20, 1) and indices.min() >= 0 and indices.max() < 167
+    # Brute force on some pixels: the chosen colour is the nearest palette entry.
+    table = palette.astype(np.float64) / 255
+    flat, chosen = rgb.reshape(-1, 3), indices.ravel()
+    for p in range(0, len(flat), 97):
+        d = ((table - flat[p]) ** 2).sum(1)
+        assert d[chosen[p]] == pytest.approx(d.min())

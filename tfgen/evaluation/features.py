@@ -42,7 +42,7 @@ from tfgen.data import colours as colour_space
 class Recipe:
     """How a feature network is trained. Changing any field changes the cache key."""
 
-    version: int = 2
+    version: int = 3
     channels: tuple = (32, 64, 128)
     head_units: int = 256
     steps: int = 1500
@@ -116,10 +116,11 @@ class FeatureExtractor:
     """A trained feature network for one dataset.
 
     Call it on colours [N, H, W, C] in [0, 1] to get float64 features [N, D],
-    scaled so that the training images' features have unit variance per
-    dimension on average (`info["feature_scale"]`): distances, and so FID,
-    are then in units of the data's own spread, whatever scale the network
-    happened to learn.
+    scaled so that the training images' features have a mean square of 1
+    (`info["feature_scale"]`): FID and KID then do not depend on whatever
+    scale the network happened to learn, and KID's cubic kernel
+    (x.y / d + 1)^3 sees x.y / d of order 1, as with the Inception features
+    it was designed for.
     """
 
     def __init__(self, net, spec, info):
@@ -181,7 +182,7 @@ def train_feature_network(spec, train_colours, val_colours, recipe=RECIPE, log=p
         correct += int(np.sum(np.argmax(net(x).numpy(), -1) == labels[i : i + 500]))
     raw = np.concatenate([net.features(tf.constant(train_colours[i : i + 500])).numpy() for i in range(0, n, 500)])
     info = {
-        "feature_scale": float(1.0 / np.sqrt(max(raw.var(axis=0).mean(), 1e-12))),
+        "feature_scale": float(1.0 / np.sqrt(max(np.mean(raw**2), 1e-12))),
         "recipe": recipe.to_json(),
         "dataset": spec.name,
         "train_examples": int(n),
