@@ -71,9 +71,11 @@ def test_a_trained_generator_beats_an_untrained_one_before_the_same_judge(judged
     keras.utils.set_random_seed(1)
     fresh = registry.get("dcgan").build(spec, "tiny")
     fresh.build_for_data()
-    # The same discriminator on both sides, so r_test = 1 exactly and only the generators differ.
+    # The same discriminator (and its weight averages, which judge) on both
+    # sides, so r_test = 1 exactly and only the generators differ.
     for mine, theirs in zip(fresh.discriminator.weights, trained.discriminator.weights):
         mine.assign(theirs)
+        fresh.average_of(mine).assign(trained.average_of(theirs))
     result = gam.battle_models(trained, fresh, test, num_samples=200)
     assert result["r_test"] == 1.0
     # The judge has learned to call a fresh generator's blobs fake.

@@ -98,6 +98,30 @@ def test_gradient_penalty_is_taken_between_real_and_fake_with_uniform_weights():
     np.testing.assert_allclose(model.penalty(real, fake, seed).numpy(), want, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_weight_averages_follow_the_recurrence_and_serve(name):
+    model = compiled(name)  # tiny: ema_decay 0.9
+    variables = [v for net in (model.generator, model.discriminator) for v in net.weights]
+    floats = [(model.average_of(v), v) for v in variables if "float" in str(v.dtype)]
+    assert floats and all(a is not None for a, _ in floats)
+    assert all(any(w is a for w in model.weights) for a, _ in floats)  # checkpointed
+    expected = [v.numpy().copy() for _, v in floats]  # they start at the initial weights
+    np.testing.assert_array_equal(expected[0], floats[0][0].numpy())
+    step = tf.function(model.train_step)
+    for t in range(4):
+        step(batch_for(model, 8))
+        decay = min(0.9, (1 + (t + 1)) / (10 + (t + 1)))  # read after the generator step counted t + 1
+        expected = [decay * e + (1 - decay) * v.numpy() for e, (_, v) in zip(expected, floats)]
+    for e, (a, _) in zip(expected, floats):
+        np.testing.assert_allclose(a.numpy(), e, rtol=1e-5, atol=1e-7)
+    # Serving uses the averages, training the live weights.
+    noise = model.noise(3, 0)
+    live = model.generate_model_space(noise).numpy()
+    served = model.generate(noise).numpy() * 2 - 1
+    assert np.abs(live - served).max() > 1e-4
+    np.testing.assert_allclose(served, model.generate_model_space(noise, averaged=True).numpy(), atol=1e-6)
+
+
 def test_training_noise_depends_on_seed_weight_step_and_stream():
     model = compiled("dcgan")
     a, b = model.training_noise(3, 0).numpy(), model.training_noise(3, 0).numpy()
@@ -153,16 +177,23 @@ def test_gran_canvas_is_the_squashed_sum_of_updates(steps):
     model = registry.get("gran").build(spec, "tiny", steps=steps)
     model.build_for_data()
     noise = model.noise(3, 0)
-    canvases = model.canvases(noise)
-    assert len(canvases) == steps
+    canvases = model.canvases(noise, averaged=True).numpy()
+    assert canvases.shape == (3, steps, 6, 5, 3)
     sheet = model.canvas_steps(noise).numpy()
-    assert sheet.shape == (3, steps, 6, 5, 3)
     # The image is the last canvas squashed; each canvas adds one update to the previous one.
-    np.testing.assert_allclose(sheet[:, -1], model.generate(noise).numpy(), rtol=1e-6)
-    np.testing.assert_allclose(sheet[:, 0], (np.tanh(canvases[0].numpy()) + 1) / 2, rtol=1e-6)
+    np.testing.assert_allclose(sheet[:, -1], model.generate(noise).numpy(), atol=1e-6)
+    np.testing.assert_allclose(sheet, (np.tanh(canvases) + 1) / 2, atol=1e-6)
+    decoder = model.generator.decoder
+    first = decoder(
+        model.generator.cell(
+            tf.concat([model.generator.canvas_encoder(tf.zeros([3, 6, 5, 3])), model.generator.noise_code(noise)], -1),
+            [tf.zeros([3, model.hidden_dim])],
+        )[0]
+    )
+    np.testing.assert_allclose(canvases[:, 0], first.numpy(), rtol=1e-5, atol=1e-6)  # C_1 = 0 + f(h_1)
     if steps > 1:
-        updates = [canvases[t] - canvases[t - 1] for t in range(1, steps)]
-        assert all(float(tf.reduce_max(tf.abs(u))) > 0 for u in updates), "a step drew nothing"
+        updates = np.diff(canvases, axis=1)
+        assert all(np.abs(u).max() > 0 for u in np.moveaxis(updates, 1, 0)), "a step drew nothing"
     pictures = model.previews(None, None, num_samples=4, seed=0)
     assert set(pictures) == {"samples", "canvas_steps"}
 

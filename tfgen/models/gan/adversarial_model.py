@@ -19,6 +19,18 @@ Randomness in training comes from stateless ops seeded by (the model's
 stream number): checkpointed with the run, so a resumed run draws exactly the
 noise an uninterrupted one would, and each replica draws its own.
 
+Weight averaging (`ema_decay` > 0): the model keeps an exponential moving
+average of both networks' weights [2] and uses the averaged networks for
+everything but training: `generate` (exports, samples, evaluation) and the
+judge's logits (`discriminate_colours`: validation metrics, GAM). A GAN's
+weights orbit rather than converge: measured on binarized MNIST, the
+discriminator's error on validation digits swung between 0.0002 and 0.6 from
+one checkpoint to the next, and the average of three checkpoints' weights gave
+an error of 0.12 and a better FID than two of the three.
+
+[2] Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in GAN
+    Training", arXiv:1806.04498.
+
 [1] Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
 """
 
@@ -39,9 +51,10 @@ NUM_PROBES = 16  # fixed noise vectors the monitoring grids are drawn from
 class AdversarialImageModel(keras.Model):
     """Shared GAN training, monitoring, sampling and export.
 
-    Subclasses create `self.generator` (noise [B, latent_dim] -> pre-tanh
-    images [B, H, W, C]) and `self.discriminator` (images in [-1, 1] ->
-    logits [B, 1]) in their constructor, or override `generate_model_space`.
+    Subclasses create `self.generator` (a layer: noise [B, latent_dim] ->
+    pre-tanh images [B, H, W, C], or override `_squash`) and
+    `self.discriminator` (a layer: images in [-1, 1] -> logits [B, 1]) in
+    their constructor and build both in `build_networks()`.
 
     Args:
         image_shape: (height, width, 1) of the dataset's index images.
@@ -56,6 +69,8 @@ class AdversarialImageModel(keras.Model):
             Defaults to 0.5 and 0.999 (DCGAN).
         d_learning_rate_scale: the discriminator's learning rate relative to
             the generator's. Defaults to 1.
+        ema_decay: decay of the weight averages; 0 (default) trains and
+            serves the networks themselves.
     """
 
     family = "adversarial"
@@ -79,6 +94,7 @@ class AdversarialImageModel(keras.Model):
         adam_beta_1=0.5,
         adam_beta_2=0.999,
         d_learning_rate_scale=1.0,
+        ema_decay=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -99,6 +115,9 @@ class AdversarialImageModel(keras.Model):
         self.gp_weight = self.loss_spec.gradient_penalty if gradient_penalty is None else float(gradient_penalty)
         self.adam_beta_1, self.adam_beta_2 = float(adam_beta_1), float(adam_beta_2)
         self.d_learning_rate_scale = float(d_learning_rate_scale)
+        self.ema_decay = float(ema_decay)
+        if not 0.0 <= self.ema_decay < 1.0:
+            raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
         # All created here (Keras locks a built model's state); train_step
@@ -121,6 +140,7 @@ class AdversarialImageModel(keras.Model):
             "adam_beta_1": self.adam_beta_1,
             "adam_beta_2": self.adam_beta_2,
             "d_learning_rate_scale": self.d_learning_rate_scale,
+            "ema_decay": self.ema_decay,
         }
 
     # -- conformance tests ------------------------------------------------
@@ -145,7 +165,12 @@ class AdversarialImageModel(keras.Model):
 
     # -- building ---------------------------------------------------------
 
+    def build_networks(self):
+        """Builds every weight of `self.generator` and `self.discriminator` (subclasses)."""
+        raise NotImplementedError
+
     def build(self, input_shape):
+        self.build_networks()
         # Fixed noise for the monitoring grids and the seed of the training
         # noise: weights, so they are checkpointed and a resumed run shows the
         # same latent points and draws the same noise. Both come from the
@@ -160,7 +185,36 @@ class AdversarialImageModel(keras.Model):
         self.noise_seed = self.add_weight(
             shape=(), dtype="int32", initializer=keras.initializers.Constant(seed), trainable=False, name="noise_seed"
         )
+        # The averages start at the initial weights. ONLY_FIRST_REPLICA: every
+        # replica holds the same weights, so any one's update is the update.
+        # Averages are keyed by the variable they follow (id), not by position:
+        # a variable may later be frozen, which moves it between the trainable
+        # and non-trainable lists. Integer state (a GRU cell's dropout seed) is
+        # not averaged. The map bypasses Keras/TF attribute tracking (object.__setattr__):
+        # SavedModel cannot save a dict with integer keys, and the averages are
+        # tracked already as this model's weights.
+        object.__setattr__(self, "averages", {})
+        if self.ema_decay:
+            for net in (self.generator, self.discriminator):
+                for i, v in enumerate(net.trainable_variables + net.non_trainable_variables):
+                    if "float" in str(v.dtype):
+                        self.averages[id(v)] = (
+                            v,
+                            self.add_weight(
+                                shape=v.shape,
+                                dtype=v.dtype,
+                                initializer=lambda shape, dtype, v=v: tf.identity(v.value),
+                                trainable=False,
+                                aggregation="only_first_replica",
+                                name=f"average_{net.name}_{i}",
+                            ),
+                        )
         self.built = True
+
+    def average_of(self, variable):
+        """The running average of a network variable (None if not averaged)."""
+        pair = self.averages.get(id(variable))
+        return pair[1] if pair else None
 
     def build_for_data(self):
         self(tf.zeros([1, *self.image_shape], tf.int32))
@@ -175,28 +229,46 @@ class AdversarialImageModel(keras.Model):
         """Index images -> colours scaled to [-1, 1]."""
         return self.colour_table.lookup(images) * 2.0 - 1.0
 
-    def generate_model_space(self, noise, training=False):
+    def run_network(self, net, *args, averaged=False, **kwargs):
+        """Calls a network with its own weights, or with their running averages."""
+        if not (averaged and self.ema_decay):
+            return net(*args, **kwargs)
+
+        def values(variables):
+            return [v.value if self.average_of(v) is None else self.average_of(v).value for v in variables]
+
+        out, _ = net.stateless_call(
+            values(net.trainable_variables), values(net.non_trainable_variables), *args, **kwargs
+        )
+        return out
+
+    def _squash(self, generator_output):
+        """The generator's output -> images in [-1, 1] (GRAN keeps its canvases)."""
+        return tf.tanh(tf.cast(generator_output, tf.float32))
+
+    def generate_model_space(self, noise, training=False, averaged=False):
         """Images in [-1, 1] for noise [B, latent_dim]."""
-        return tf.tanh(tf.cast(self.generator(noise, training=training), tf.float32))
+        return self._squash(self.run_network(self.generator, noise, averaged=averaged, training=training))
 
     def generate(self, noise):
-        """Colours in [0, 1], [B, H, W, C], for standard normal noise [B, latent_dim]."""
-        return (self.generate_model_space(noise) + 1.0) * 0.5
+        """Colours in [0, 1], [B, H, W, C], for standard normal noise [B, latent_dim] (averaged weights)."""
+        return (self.generate_model_space(noise, averaged=True) + 1.0) * 0.5
 
-    def discriminate(self, images_model_space, training=False):
+    def discriminate(self, images_model_space, training=False, averaged=False):
         """Discriminator logits [B] for images in [-1, 1]."""
-        return tf.cast(self.discriminator(images_model_space, training=training)[:, 0], tf.float32)
+        logits = self.run_network(self.discriminator, images_model_space, averaged=averaged, training=training)
+        return tf.cast(logits[:, 0], tf.float32)
 
     def discriminate_colours(self, colours):
-        """Discriminator logits [B] for colours in [0, 1] (e.g. another model's samples)."""
-        return self.discriminate(tf.cast(colours, tf.float32) * 2.0 - 1.0)
+        """The judge's logits [B] for colours in [0, 1] (e.g. another model's samples; averaged weights)."""
+        return self.discriminate(tf.cast(colours, tf.float32) * 2.0 - 1.0, averaged=True)
 
     def call(self, images, training=False):
         # Both networks in one call, so saving and reloading is checked on
-        # each: the discriminator's logits for the images and the generator's
-        # images for the fixed probe noise.
+        # each: the judge's logits for the images and the generator's images
+        # for the fixed probe noise.
         return {
-            "logits": self.discriminate(self.to_model_space(images), training=training),
+            "logits": self.discriminate_colours(self.colour_table.lookup(images)),
             "probe_images": self.generate(self.probe_noise),
         }
 
@@ -272,7 +344,7 @@ class AdversarialImageModel(keras.Model):
         return {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}, fake
 
     def generator_variables(self):
-        """Everything the generator step trains (subclasses with several generator parts override)."""
+        """Everything the generator step trains."""
         return self.generator.trainable_variables
 
     def train_step(self, images):
@@ -294,15 +366,26 @@ class AdversarialImageModel(keras.Model):
         values["fake_diversity"] = mean_pairwise_distance(fake_colours)
         values["real_diversity"] = mean_pairwise_distance(real_colours)
         values["sample_distance"] = nearest_distance(fake_colours, real_colours)
+        if self.ema_decay:
+            self.update_averages()
         for k, v in values.items():
             self.trackers[k].update_state(v)
         return {k: m.result() for k, m in self.trackers.items() if k in values}
 
+    def update_averages(self):
+        # Warm-up as tf.train.ExponentialMovingAverage's num_updates: early on
+        # the average follows the weights closely instead of clinging to the
+        # random initialisation.
+        step = tf.cast(self.g_optimizer.iterations, tf.float32)
+        decay = tf.minimum(self.ema_decay, (1.0 + step) / (10.0 + step))
+        for v, average in self.averages.values():
+            average.assign(decay * average + (1.0 - decay) * v.value)
+
     def per_example_metrics(self, images):
-        """On held-out images: the discriminator's score and, where its
-        output has a real/fake threshold, whether it calls them fake (its
-        error; overfitting shows as this rising above the training batches')."""
-        logits = self.discriminate(self.to_model_space(images))
+        """On held-out images: the judge's (averaged discriminator's) score
+        and, where its output has a real/fake threshold, whether it calls them
+        fake: its error on test data, GAM's r_test numerator."""
+        logits = self.discriminate_colours(self.colour_table.lookup(images))
         out = {"d_score": self.loss_spec.score(logits)}
         if self.loss_spec.threshold is not None:
             out["d_error"] = tf.cast(logits < self.loss_spec.threshold, tf.float32)

@@ -16,7 +16,7 @@ class DCGAN(AdversarialImageModel):
 
     Args:
         image_shape, palette, latent_dim, loss, d_steps, gradient_penalty,
-            adam_beta_1, adam_beta_2, d_learning_rate_scale: see
+            adam_beta_1, adam_beta_2, d_learning_rate_scale, ema_decay: see
             `AdversarialImageModel`.
         generator_channels: base grid channels, then each hidden upsampling
             layer's; len() upsamplings. Defaults to (128, 64).
@@ -66,7 +66,6 @@ class DCGAN(AdversarialImageModel):
             "discriminator_dropout": self.discriminator_dropout,
         }
 
-    def build(self, input_shape):
-        super().build(input_shape)
+    def build_networks(self):
         self.generator.build((None, self.latent_dim))
         self.discriminator.build((None, *self.colour_shape))

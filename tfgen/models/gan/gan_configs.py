@@ -10,7 +10,7 @@ from tfgen.registry import Config
 
 DCGAN_CONFIGS = {
     "default": Config(
-        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128]),
+        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128], ema_decay=0.999),
         batch_size=64,
         learning_rate=2e-4,
         epochs=12,
@@ -25,6 +25,7 @@ DCGAN_CONFIGS = {
             d_steps=5,
             adam_beta_1=0.0,
             adam_beta_2=0.9,
+            ema_decay=0.999,
         ),
         batch_size=320,  # five critic slices of 64
         learning_rate=1e-4,
@@ -32,45 +33,66 @@ DCGAN_CONFIGS = {
         description="WGAN-GP (Gulrajani et al. 2017): 5 critic steps per generator step, penalty weight 10",
     ),
     "digits": Config(
-        model=dict(latent_dim=32, generator_channels=[64, 32], discriminator_channels=[32, 64]),
+        model=dict(latent_dim=32, generator_channels=[64, 32], discriminator_channels=[32, 64], ema_decay=0.999),
         batch_size=64,
         learning_rate=2e-4,
         epochs=200,
         description="the embedded 8x8 digits",
     ),
     "pokemon": Config(
-        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128]),
+        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128], ema_decay=0.999),
         batch_size=32,
         learning_rate=2e-4,
         epochs=300,
         description="20x20 sprites, generated as RGB (snapped to the 167-colour palette where indices are needed)",
     ),
     "tiny": Config(
-        model=dict(latent_dim=8, generator_channels=[16, 8], discriminator_channels=[8, 16], d_steps=2),
+        model=dict(latent_dim=8, generator_channels=[16, 8], discriminator_channels=[8, 16], d_steps=2, ema_decay=0.9),
         batch_size=8,
         learning_rate=2e-3,
         epochs=1,
-        description="for tests: two discriminator steps per generator step",
+        description="for tests: two discriminator steps per generator step, weight averaging",
     ),
 }
 
 GRAN_CONFIGS = {
     "default": Config(
-        model=dict(steps=3, latent_dim=64, hidden_dim=128, generator_channels=[128, 64], encoder_channels=[32, 64]),
+        model=dict(
+            steps=3,
+            latent_dim=64,
+            hidden_dim=128,
+            generator_channels=[128, 64],
+            encoder_channels=[32, 64],
+            ema_decay=0.999,
+        ),
         batch_size=64,
         learning_rate=2e-4,
         epochs=6,
         description="T=3 on binarized MNIST 28x28; DCGAN's discriminator; ~30 CPU minutes on 2 cores",
     ),
     "digits": Config(
-        model=dict(steps=3, latent_dim=32, hidden_dim=64, generator_channels=[64, 32], encoder_channels=[16, 32]),
+        model=dict(
+            steps=3,
+            latent_dim=32,
+            hidden_dim=64,
+            generator_channels=[64, 32],
+            encoder_channels=[16, 32],
+            ema_decay=0.999,
+        ),
         batch_size=64,
         learning_rate=2e-4,
         epochs=200,
         description="T=3 on the embedded 8x8 digits",
     ),
     "pokemon": Config(
-        model=dict(steps=3, latent_dim=64, hidden_dim=128, generator_channels=[128, 64], encoder_channels=[32, 64]),
+        model=dict(
+            steps=3,
+            latent_dim=64,
+            hidden_dim=128,
+            generator_channels=[128, 64],
+            encoder_channels=[32, 64],
+            ema_decay=0.999,
+        ),
         batch_size=32,
         learning_rate=2e-4,
         epochs=300,
@@ -85,6 +107,7 @@ GRAN_CONFIGS = {
             encoder_channels=[4],
             discriminator_channels=[8, 16],
             d_steps=2,
+            ema_decay=0.9,
         ),
         batch_size=8,
         learning_rate=2e-3,

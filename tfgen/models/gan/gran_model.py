@@ -21,13 +21,55 @@ from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.models.gan.gan_configs import GRAN_CONFIGS
 
 
+class CanvasGenerator(keras.layers.Layer):
+    """GRAN's generator: noise [B, latent_dim] -> the canvas after each step [B, T, H, W, C].
+
+    Args:
+        colour_shape: (height, width, channels) of the images.
+        steps, hidden_dim, generator_channels, encoder_channels, kernel_size,
+            norm: see `GRAN`.
+    """
+
+    def __init__(self, colour_shape, steps, hidden_dim, generator_channels, encoder_channels, kernel_size, norm, **kw):
+        super().__init__(**kw)
+        self.colour_shape = tuple(colour_shape)
+        self.steps, self.hidden_dim = int(steps), int(hidden_dim)
+        self.noise_code = keras.layers.Dense(self.hidden_dim, activation="tanh", name="noise_code")
+        self.canvas_encoder = ConvEncoder(
+            encoder_channels, self.hidden_dim, kernel_size, out_activation="tanh", name="canvas_encoder"
+        )
+        self.cell = keras.layers.GRUCell(self.hidden_dim, name="cell")
+        self.decoder = ConvGenerator(self.colour_shape, generator_channels, kernel_size, norm=norm, name="decoder")
+
+    def build(self, input_shape):
+        self.noise_code.build(tuple(input_shape))
+        self.canvas_encoder.build((None, *self.colour_shape))
+        self.cell.build((None, 2 * self.hidden_dim))
+        self.decoder.build((None, self.hidden_dim))
+        self.built = True
+
+    def call(self, noise, training=False):
+        noise = tf.cast(noise, self.compute_dtype)
+        code = self.noise_code(noise)
+        state = tf.zeros([tf.shape(noise)[0], self.hidden_dim], code.dtype)
+        canvas = tf.zeros([tf.shape(noise)[0], *self.colour_shape], tf.float32)
+        out = []
+        # Unrolled: T is small and static, and a Python loop converts to TFLite as plain ops.
+        for _ in range(self.steps):
+            reading = self.canvas_encoder(tf.tanh(canvas), training=training)
+            hidden, (state,) = self.cell(tf.concat([reading, code], axis=-1), [state], training=training)
+            canvas = canvas + tf.cast(self.decoder(hidden, training=training), tf.float32)
+            out.append(canvas)
+        return tf.stack(out, axis=1)
+
+
 @registry.register("gran", configs=GRAN_CONFIGS, default_dataset="digits", family="adversarial")
 class GRAN(AdversarialImageModel):
     """Recurrent adversarial network.
 
     Args:
         image_shape, palette, latent_dim, loss, d_steps, gradient_penalty,
-            adam_beta_1, adam_beta_2, d_learning_rate_scale: see
+            adam_beta_1, adam_beta_2, d_learning_rate_scale, ema_decay: see
             `AdversarialImageModel`.
         steps: drawing steps T (1, 3, 5 ...). Defaults to 3.
         hidden_dim: size of the noise code, the canvas reading and the GRU
@@ -72,13 +114,15 @@ class GRAN(AdversarialImageModel):
         self.kernel_size = int(kernel_size)
         self.generator_norm = generator_norm
         self.discriminator_dropout = float(discriminator_dropout)
-        self.noise_code = keras.layers.Dense(self.hidden_dim, activation="tanh", name="noise_code")
-        self.canvas_encoder = ConvEncoder(
-            self.encoder_channels, self.hidden_dim, self.kernel_size, out_activation="tanh", name="canvas_encoder"
-        )
-        self.cell = keras.layers.GRUCell(self.hidden_dim, name="cell")
-        self.decoder = ConvGenerator(
-            self.colour_shape, self.generator_channels, self.kernel_size, norm=generator_norm, name="decoder"
+        self.generator = CanvasGenerator(
+            self.colour_shape,
+            self.steps,
+            self.hidden_dim,
+            self.generator_channels,
+            self.encoder_channels,
+            self.kernel_size,
+            generator_norm,
+            name="generator",
         )
         self.discriminator = ConvEncoder(
             self.discriminator_channels, 1, self.kernel_size, dropout=self.discriminator_dropout, name="discriminator"
@@ -97,39 +141,20 @@ class GRAN(AdversarialImageModel):
             "discriminator_dropout": self.discriminator_dropout,
         }
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self.noise_code.build((None, self.latent_dim))
-        self.canvas_encoder.build((None, *self.colour_shape))
-        self.cell.build((None, 2 * self.hidden_dim))
-        self.decoder.build((None, self.hidden_dim))
+    def build_networks(self):
+        self.generator.build((None, self.latent_dim))
         self.discriminator.build((None, *self.colour_shape))
 
-    def generator_variables(self):
-        parts = (self.noise_code, self.canvas_encoder, self.cell, self.decoder)
-        return [v for p in parts for v in p.trainable_variables]
+    def _squash(self, canvases):
+        return tf.tanh(canvases[:, -1])
 
-    def canvases(self, noise, training=False):
-        """The unsquashed canvas C_t after each step: a list of T [B, H, W, C]."""
-        noise = tf.cast(noise, tf.float32)
-        code = self.noise_code(noise)
-        state = tf.zeros([tf.shape(noise)[0], self.hidden_dim], code.dtype)
-        canvas = tf.zeros([tf.shape(noise)[0], *self.colour_shape], tf.float32)
-        out = []
-        # Unrolled: T is small and static, and a Python loop converts to TFLite as plain ops.
-        for _ in range(self.steps):
-            reading = self.canvas_encoder(tf.tanh(canvas), training=training)
-            hidden, (state,) = self.cell(tf.concat([reading, code], axis=-1), [state], training=training)
-            canvas = canvas + tf.cast(self.decoder(hidden, training=training), tf.float32)
-            out.append(canvas)
-        return out
-
-    def generate_model_space(self, noise, training=False):
-        return tf.tanh(self.canvases(noise, training=training)[-1])
+    def canvases(self, noise, training=False, averaged=False):
+        """The unsquashed canvas C_t after each step: [B, T, H, W, C]."""
+        return self.run_network(self.generator, noise, averaged=averaged, training=training)
 
     def canvas_steps(self, noise):
-        """Colours in [0, 1] of the squashed canvas after each step: [B, T, H, W, C]."""
-        return tf.stack([(tf.tanh(c) + 1.0) * 0.5 for c in self.canvases(noise)], axis=1)
+        """Colours in [0, 1] of the squashed canvas after each step: [B, T, H, W, C] (averaged weights)."""
+        return (tf.tanh(self.canvases(noise, averaged=True)) + 1.0) * 0.5
 
     def _canvas_sheet(self, noise):
         from tfgen import visualize
