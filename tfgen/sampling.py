@@ -29,6 +29,15 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
         raise ValueError(f"temperature must be > 0, got {temperature}")
     model, run, _ = wd.load_model(workdir)
     palette = run.data_spec.palette
+    if not hasattr(model, "complete"):
+        # No categorical sampler (GANs, energy models): draw through the image hook.
+        if cover is not None or temperature != 1.0:
+            raise ValueError(f"{run.model} has no temperature and cannot complete images; drop --temperature/--cover")
+        from tfgen.data import colours
+
+        images = model.generate_images(num, seed)
+        visualize.save_png(out, visualize.grid(colours.to_rgb(colours.as_colours(images, palette))))
+        return images
     noise = model.noise(num, seed)
     temps = tf.fill([num], float(temperature))
     if cover is None:

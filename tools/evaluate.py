@@ -1,9 +1,15 @@
-"""Log-likelihood of a trained workdir on a dataset split.
+"""Evaluate a trained workdir on a dataset split.
 
     python tools/evaluate.py --workdir=runs/pixelrnn-default-digits --split=validation
+    python tools/evaluate.py --workdir=runs/dcgan-default-binarized_mnist --samples
 
-The last output line is one JSON object with nll_nats_per_image,
-bits_per_dim, num_examples, dataset and split.
+The last output line is one JSON object: the means of the model's
+per-example metrics (for likelihood models nll_nats_per_image and
+bits_per_dim), num_examples, dataset and split; with --samples also the
+sample-quality scores of the model's generated images (FID, KID with its
+standard error, precision/recall, Parzen-window log-likelihood) on tfgen's
+own per-dataset feature network, comparable across families within tfgen
+only (docs/ARCHITECTURE.md, "Comparing image models").
 """
 
 import os
@@ -26,11 +32,33 @@ flags.DEFINE_enum("dataset", None, datasets.names(), "Dataset (default: the one 
 flags.DEFINE_string("data_dir", None, "Dataset source (default: the run's, for its own dataset).")
 flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split; 'all' reads every example.")
 flags.DEFINE_integer("batch_size", 64, "Evaluation batch size.", lower_bound=1)
+flags.DEFINE_bool("samples", False, "Also score generated samples (FID, KID, precision/recall, Parzen).")
+flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)
+flags.DEFINE_integer("sample_seed", 0, "Seed of the generated samples.")
+flags.DEFINE_bool("quantize", True, "Snap samples to the nearest palette colour before scoring.")
+flags.DEFINE_bool("parzen", True, "Include the Parzen-window log-likelihood (pixel space).")
+flags.DEFINE_string("feature_dir", None, "Where feature networks are cached (default: $TFGEN_CACHE/features).")
 
 
 def main(argv):
     del argv
     result = likelihood.evaluate_workdir(FLAGS.workdir, FLAGS.dataset, FLAGS.data_dir, FLAGS.split, FLAGS.batch_size)
+    if FLAGS.samples:
+        from tfgen.evaluation import generated
+
+        scores = generated.evaluate_samples(
+            FLAGS.workdir,
+            num_samples=FLAGS.num_samples,
+            seed=FLAGS.sample_seed,
+            dataset=FLAGS.dataset,
+            data_dir=FLAGS.data_dir,
+            split=FLAGS.split,
+            quantize=FLAGS.quantize,
+            parzen=FLAGS.parzen,
+            feature_dir=FLAGS.feature_dir,
+            log=lambda *a, **k: print(*a, **k, file=sys.stderr),
+        )
+        result["samples"] = {k: v for k, v in scores.items() if k not in result or k in ("step",)}
     print(json.dumps(result))
 
 

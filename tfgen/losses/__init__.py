@@ -1,5 +1,14 @@
 """Loss functions, pure and tested against hand-worked values."""
 
+from tfgen.losses.adversarial import (
+    ADVERSARIAL_LOSSES,
+    AdversarialLoss,
+    adversarial_loss,
+    gradient_penalty,
+    interpolate,
+    interpolation_weights,
+)
+from tfgen.losses.energy import contrastive_energy, langevin_step
 from tfgen.losses.likelihood import (
     bits_per_dim,
     categorical_log_prob,
@@ -7,4 +16,17 @@ from tfgen.losses.likelihood import (
     replica_mean,
 )
 
-__all__ = ["bits_per_dim", "categorical_log_prob", "dense_gradients", "replica_mean"]
+__all__ = [
+    "ADVERSARIAL_LOSSES",
+    "AdversarialLoss",
+    "adversarial_loss",
+    "bits_per_dim",
+    "categorical_log_prob",
+    "contrastive_energy",
+    "dense_gradients",
+    "gradient_penalty",
+    "interpolate",
+    "interpolation_weights",
+    "langevin_step",
+    "replica_mean",
+]

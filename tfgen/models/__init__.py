@@ -4,4 +4,12 @@ Each family is a sub-package; add its import here (a test fails if a family
 folder exists without being imported and registered).
 """
 
-from tfgen.models import autoencoder, pixelrnn, pixelrnn_paper, sentence_vae, vae  # noqa: F401
+from tfgen.models import (  # noqa: F401
+    autoencoder,
+    energy,
+    gan,
+    pixelrnn,
+    pixelrnn_paper,
+    sentence_vae,
+    vae,
+)

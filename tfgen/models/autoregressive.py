@@ -335,6 +335,13 @@ class AutoregressiveImageModel(keras.Model):
     def training_callbacks(self, workdir, data_spec):
         return [SampleGridCallback(workdir, data_spec.palette)]
 
+    def generate_images(self, num, seed):
+        """The generic image hook (docs/ARCHITECTURE.md): int32 palette indices
+        [num, H, W, C] sampled at temperature 1, reproducible from an int seed."""
+        if not hasattr(self, "_sample_fn"):
+            self._sample_fn = tf.function(self.sample, reduce_retracing=True)
+        return self._sample_fn(self.noise(num, seed), tf.ones([num])).numpy()
+
     def noise(self, num, seed):
         """Uniform noise for `sample`/`complete`, reproducible from an int seed."""
         return tf.random.stateless_uniform([num, *self.image_shape], seed=[seed, 0])

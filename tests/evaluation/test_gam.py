@@ -1,0 +1,122 @@
+"""GAM battles: the verdict rule by hand, and battles whose outcome is known."""
+
+import json
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import run_tool
+from tfgen import data as tfdata
+from tfgen import registry
+from tfgen.data import colours, pipeline
+from tfgen.evaluation import gam
+from tfgen.training import trainer
+from tfgen.training.trainer import default_optimizers
+
+
+def test_verdict_by_hand():
+    assert gam.verdict(1.05, 0.8) == "a"  # D_a errs less on G_b than D_b on G_a
+    assert gam.verdict(0.95, 1.2) == "b"
+    assert gam.verdict(1.0, 1.0) == "tie"
+    assert gam.verdict(1.2, 0.5) == "none"  # the judges are not comparable
+    assert gam.verdict(0.85, 0.5, tolerance=0.1) == "none" and gam.verdict(0.85, 0.5, tolerance=0.2) == "a"
+    assert gam.verdict(math.nan, 0.5) == "none" and gam.verdict(1.0, math.nan) == "none"
+    assert gam.verdict(1.0, math.inf) == "b"  # G_a never fools D_b, G_b sometimes fools D_a
+
+
+def test_ratio_of_zero_error_rates():
+    assert gam.ratio(0.2, 0.1) == 2.0
+    assert gam.ratio(0.1, 0.0) == math.inf and math.isnan(gam.ratio(0.0, 0.0))
+
+
+def trained_dcgan(steps, seed=0, **overrides):
+    images, spec = tfdata.load("digits", "train")
+    keras.utils.set_random_seed(seed)
+    model = registry.get("dcgan").build(spec, "tiny", **overrides)
+    model.build_for_data()
+    model.compile(**default_optimizers(model, registry.get("dcgan").config("tiny").learning_rate))
+    step = tf.function(model.train_step)
+    done, epoch = 0, 0
+    while done < steps:
+        for batch in pipeline.train_batches(images.cache(), 8, seed=0, epoch=epoch):
+            step(batch)
+            done += 1
+            if done == steps:
+                break
+        epoch += 1
+    return model, spec
+
+
+@pytest.fixture(scope="module")
+def judged():
+    """A tiny DCGAN trained 400 steps on digits, and the validation split as colours."""
+    model, spec = trained_dcgan(400)
+    images, _ = tfdata.load("digits", "validation")
+    test = colours.to_colours(np.concatenate(list(images.batch(500).as_numpy_iterator())), spec.palette)
+    return model, spec, test
+
+
+def test_a_model_against_itself_is_a_tie(judged):
+    model, _, test = judged
+    result = gam.battle_models(model, model, test, num_samples=200)
+    assert 0 < result["err_a_test"] < 1 and 0 < result["err_a_on_samples_a"] < 1
+    assert result["r_test"] == 1.0 and result["r_sample"] == 1.0 and result["winner"] == "tie"
+
+
+def test_a_trained_generator_beats_an_untrained_one_before_the_same_judge(judged):
+    trained, spec, test = judged
+    keras.utils.set_random_seed(1)
+    fresh = registry.get("dcgan").build(spec, "tiny")
+    fresh.build_for_data()
+    # The same discriminator (and its weight averages, which judge) on both
+    # sides, so r_test = 1 exactly and only the generators differ.
+    for mine, theirs in zip(fresh.discriminator.weights, trained.discriminator.weights):
+        mine.assign(theirs)
+        fresh.average_of(mine).assign(trained.average_of(theirs))
+    result = gam.battle_models(trained, fresh, test, num_samples=200)
+    assert result["r_test"] == 1.0
+    # The judge has learned to call a fresh generator's blobs fake.
+    assert result["err_a_on_samples_b"] < result["err_b_on_samples_a"]
+    assert result["r_sample"] < 1 and result["winner"] == "a"
+    swapped = gam.battle_models(fresh, trained, test, num_samples=200)
+    assert swapped["r_sample"] == gam.ratio(result["err_b_on_samples_a"], result["err_a_on_samples_b"])
+    assert swapped["winner"] == "b"
+    assert "winner: a" in gam.table(result)
+
+
+def test_wasserstein_critic_threshold_is_calibrated(judged):
+    _, spec, test = judged
+    critic, _ = trained_dcgan(20, loss="wasserstein")
+    assert critic.loss_spec.threshold is None
+    t = gam.threshold(critic, test, 100, seed=0)
+    real = critic.discriminate_colours(test[:100]).numpy().mean()
+    fake = critic.discriminate_colours(critic.generate_images(100, 7919)).numpy().mean()
+    assert t == pytest.approx((real + fake) / 2, rel=1e-5)
+
+
+def tiny_workdir_of(tmp_path_factory, model, steps=10):
+    workdir = tmp_path_factory.mktemp(model)
+    trainer.train(
+        trainer.TrainOptions(
+            model=model, config="tiny", workdir=str(workdir), steps=steps, export=False, num_previews=0, verbose=False
+        )
+    )
+    return workdir
+
+
+def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
+    a, b = tiny_workdir_of(tmp_path_factory, "dcgan"), tiny_workdir_of(tmp_path_factory, "gran")
+    proc = run_tool("battle", f"--a={a}", f"--b={b}", "--num_samples=100")
+    lines = proc.stdout.strip().splitlines()
+    result = json.loads(lines[-1])
+    assert result["num_test"] == 179 and result["num_samples"] == 100
+    assert result["winner"] in ("a", "b", "tie", "none")
+    assert any(line.startswith("r_test") for line in lines) and any(line.startswith("r_sample") for line in lines)
+    assert result["a"].startswith("dcgan/tiny") and result["b"].startswith("gran/tiny")
+
+    pixelrnn = tiny_workdir_of(tmp_path_factory, "pixelrnn", steps=2)
+    with pytest.raises(ValueError, match="--b: pixelrnn is not an adversarial model"):
+        gam.battle(a, pixelrnn)

@@ -1,0 +1,167 @@
+"""GAM: two trained GANs judge each other (Im et al. 2016, after Goodfellow's
+"generative adversarial metric").
+
+Each model's discriminator classifies images as real or fake. With err(D, X)
+the fraction of X that D gets wrong (real test images called fake, or
+generated images called real):
+
+    r_test   = err(D_a on test data)  / err(D_b on test data)
+    r_sample = err(D_a on G_b samples) / err(D_b on G_a samples)
+
+r_sample < 1 means G_a fools D_b more often than G_b fools D_a: model a wins.
+That verdict is only meaningful when both discriminators are equally good
+judges of real data, so a winner is declared only when r_test is within
+`tolerance` of 1 (a discriminator that calls everything fake would make every
+generator look bad to it, and its r_sample says nothing).
+
+Decision thresholds: a logistic discriminator calls an image real when its
+logit is >= 0, least squares when its output is >= 0.5 (halfway between the
+targets), hinge when >= 0. A Wasserstein critic has no such scale; its
+threshold is calibrated as the midpoint of its mean output on training images
+and on its own samples.
+
+[1] Im, Kim, Jiang, Memisevic 2016, "Generating Images with Recurrent
+    Adversarial Networks", arXiv:1602.05110, section 4.
+"""
+
+import math
+
+import numpy as np
+import tensorflow as tf
+
+from tfgen.evaluation import features as feature_nets
+from tfgen.evaluation.generated import generate_colours
+from tfgen.evaluation.likelihood import check_compatible
+from tfgen.training import workdir as wd
+
+CHUNK = 500
+
+
+def verdict(r_test, r_sample, tolerance=0.1):
+    """'a', 'b', 'tie', or 'none' (no winner: r_test not close enough to 1, or undefined)."""
+    if not (math.isfinite(r_test) and abs(r_test - 1.0) <= tolerance) or math.isnan(r_sample):
+        return "none"
+    if r_sample < 1.0:
+        return "a"
+    if r_sample > 1.0:
+        return "b"
+    return "tie"
+
+
+def ratio(num, den):
+    if den == 0:
+        return math.nan if num == 0 else math.inf
+    return num / den
+
+
+def _batched(fn, x):
+    return np.concatenate([fn(tf.constant(x[i : i + CHUNK])).numpy() for i in range(0, len(x), CHUNK)])
+
+
+def is_adversarial(model):
+    return all(hasattr(model, m) for m in ("discriminate_colours", "generate_images", "loss_spec"))
+
+
+def threshold(model, train_colours, num, seed):
+    """The logit at or above which `model`'s discriminator calls an image real."""
+    if model.loss_spec.threshold is not None:
+        return float(model.loss_spec.threshold)
+    fn = tf.function(model.discriminate_colours, reduce_retracing=True)
+    real = _batched(fn, train_colours[:num]).mean()
+    fake = _batched(fn, model.generate_images(num, seed + 7919)).mean()
+    return float((real + fake) / 2.0)
+
+
+def battle_models(a, b, test_colours, num_samples, seed=0, tolerance=0.1, train_colours=None):
+    """The GAM table for two models (in memory) on test colours [N, H, W, C].
+
+    Returns a dict with every error rate, r_test, r_sample, thresholds and
+    the winner ('a', 'b', 'tie' or 'none').
+    """
+    for name, m in (("a", a), ("b", b)):
+        if not is_adversarial(m):
+            raise ValueError(f"model {name} ({type(m).__name__}) is not an adversarial model: it has no discriminator")
+    ta, tb = threshold(a, train_colours, num_samples, seed), threshold(b, train_colours, num_samples, seed)
+    d_a = tf.function(a.discriminate_colours, reduce_retracing=True)
+    d_b = tf.function(b.discriminate_colours, reduce_retracing=True)
+    # Raw generator outputs (not snapped to the palette): each discriminator
+    # was trained against such images, and judges the other's the same way.
+    samples_a = generate_colours(a, num_samples, seed, a.palette)
+    samples_b = generate_colours(b, num_samples, seed, b.palette)
+
+    def fake_called_real(d, t, x):
+        return float(np.mean(_batched(d, x) >= t))
+
+    errors = {
+        "err_a_test": float(np.mean(_batched(d_a, test_colours) < ta)),
+        "err_b_test": float(np.mean(_batched(d_b, test_colours) < tb)),
+        "err_a_on_samples_a": fake_called_real(d_a, ta, samples_a),
+        "err_a_on_samples_b": fake_called_real(d_a, ta, samples_b),
+        "err_b_on_samples_a": fake_called_real(d_b, tb, samples_a),
+        "err_b_on_samples_b": fake_called_real(d_b, tb, samples_b),
+    }
+    r_test = ratio(errors["err_a_test"], errors["err_b_test"])
+    r_sample = ratio(errors["err_a_on_samples_b"], errors["err_b_on_samples_a"])
+    return {
+        **errors,
+        "r_test": r_test,
+        "r_sample": r_sample,
+        "threshold_a": float(ta),
+        "threshold_b": float(tb),
+        "tolerance": tolerance,
+        "num_test": int(len(test_colours)),
+        "num_samples": int(num_samples),
+        "winner": verdict(r_test, r_sample, tolerance),
+    }
+
+
+def battle(workdir_a, workdir_b, num_samples=None, split="validation", seed=0, tolerance=0.1, data_dir=None):
+    """GAM battle between two trained workdirs on the same dataset."""
+    a, run_a, step_a = wd.load_model(workdir_a)
+    b, run_b, step_b = wd.load_model(workdir_b)
+    for name, m, run in (("a", a, run_a), ("b", b, run_b)):
+        if not is_adversarial(m):
+            raise ValueError(
+                f"--{name}: {run.model} is not an adversarial model (family {m.family}); "
+                "GAM needs each model's discriminator and generator"
+            )
+    check_compatible(run_a.data_spec, run_b.data_spec)
+    data_dir = data_dir or run_a.data_dir
+    test, _ = feature_nets.load_colours(run_a.dataset, split, data_dir)
+    train = None
+    if a.loss_spec.threshold is None or b.loss_spec.threshold is None:
+        train, _ = feature_nets.load_colours(run_a.dataset, "train", data_dir, limit=num_samples or len(test))
+    result = battle_models(a, b, test, int(num_samples or len(test)), seed, tolerance, train)
+    result.update(
+        a=f"{run_a.model}/{run_a.config_name} step {step_a} ({workdir_a})",
+        b=f"{run_b.model}/{run_b.config_name} step {step_b} ({workdir_b})",
+        dataset=run_a.dataset,
+        split=split,
+    )
+    return result
+
+
+def table(result):
+    """The battle as text: error rates of each discriminator, the ratios, the verdict."""
+    rows = [
+        ("test data (called fake)", "err_a_test", "err_b_test"),
+        ("G_a samples (called real)", "err_a_on_samples_a", "err_b_on_samples_a"),
+        ("G_b samples (called real)", "err_a_on_samples_b", "err_b_on_samples_b"),
+    ]
+    lines = [
+        f"a: {result.get('a', 'model a')}",
+        f"b: {result.get('b', 'model b')}",
+        f"{'error rate of':30s}{'D_a':>9s}{'D_b':>9s}",
+        *(f"  {label:28s}{result[ka]:9.4f}{result[kb]:9.4f}" for label, ka, kb in rows),
+        f"r_test   = err(D_a, test) / err(D_b, test) = {result['r_test']:.4f}",
+        f"r_sample = err(D_a, G_b) / err(D_b, G_a)   = {result['r_sample']:.4f}",
+    ]
+    winner, tolerance = result["winner"], f"{result['tolerance']:.0%}"
+    if winner in ("a", "b"):
+        sign = "<" if winner == "a" else ">"
+        lines.append(f"winner: {winner} (r_test within {tolerance} of 1, r_sample {sign} 1)")
+    elif winner == "tie":
+        lines.append("no winner: a tie (r_sample = 1)")
+    else:
+        lines.append(f"no winner: r_test is not within {tolerance} of 1; the discriminators are not comparable judges")
+    return "\n".join(lines)

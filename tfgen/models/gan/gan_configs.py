@@ -1,0 +1,117 @@
+"""Named configs for DCGAN and GRAN (`tools/train.py --model=dcgan --config=NAME`).
+
+Sized for 2 CPU cores. `default` is the binarized MNIST (28x28) config of the
+30-minute result runs (docs/results/issue7.md); `digits` and `pokemon` are
+sized for those datasets. Lists, not tuples: a run's identity is compared
+with its run.json, where a tuple comes back as a list.
+"""
+
+from tfgen.registry import Config
+
+DCGAN_CONFIGS = {
+    "default": Config(
+        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128], ema_decay=0.999),
+        batch_size=64,
+        learning_rate=2e-4,
+        epochs=12,
+        description="binarized MNIST 28x28 (also runs on any dataset); ~30 CPU minutes for 12 epochs on 2 cores",
+    ),
+    "wgan_gp": Config(
+        model=dict(
+            latent_dim=64,
+            generator_channels=[128, 64],
+            discriminator_channels=[64, 128],
+            loss="wasserstein",
+            d_steps=5,
+            adam_beta_1=0.0,
+            adam_beta_2=0.9,
+            ema_decay=0.999,
+        ),
+        batch_size=320,  # five critic slices of 64
+        learning_rate=1e-4,
+        epochs=12,
+        description="WGAN-GP (Gulrajani et al. 2017): 5 critic steps per generator step, penalty weight 10",
+    ),
+    "digits": Config(
+        model=dict(latent_dim=32, generator_channels=[64, 32], discriminator_channels=[32, 64], ema_decay=0.999),
+        batch_size=64,
+        learning_rate=2e-4,
+        epochs=200,
+        description="the embedded 8x8 digits",
+    ),
+    "pokemon": Config(
+        model=dict(latent_dim=64, generator_channels=[128, 64], discriminator_channels=[64, 128], ema_decay=0.999),
+        batch_size=32,
+        learning_rate=2e-4,
+        epochs=300,
+        description="20x20 sprites, generated as RGB (snapped to the 167-colour palette where indices are needed)",
+    ),
+    "tiny": Config(
+        model=dict(latent_dim=8, generator_channels=[16, 8], discriminator_channels=[8, 16], d_steps=2, ema_decay=0.9),
+        batch_size=8,
+        learning_rate=2e-3,
+        epochs=1,
+        description="for tests: two discriminator steps per generator step, weight averaging",
+    ),
+}
+
+GRAN_CONFIGS = {
+    "default": Config(
+        model=dict(
+            steps=3,
+            latent_dim=64,
+            hidden_dim=128,
+            generator_channels=[128, 64],
+            encoder_channels=[32, 64],
+            ema_decay=0.999,
+        ),
+        batch_size=64,
+        learning_rate=2e-4,
+        epochs=6,
+        description="T=3 on binarized MNIST 28x28; DCGAN's discriminator; ~30 CPU minutes on 2 cores",
+    ),
+    "digits": Config(
+        model=dict(
+            steps=3,
+            latent_dim=32,
+            hidden_dim=64,
+            generator_channels=[64, 32],
+            encoder_channels=[16, 32],
+            ema_decay=0.999,
+        ),
+        batch_size=64,
+        learning_rate=2e-4,
+        epochs=200,
+        description="T=3 on the embedded 8x8 digits",
+    ),
+    "pokemon": Config(
+        model=dict(
+            steps=3,
+            latent_dim=64,
+            hidden_dim=128,
+            generator_channels=[128, 64],
+            encoder_channels=[32, 64],
+            ema_decay=0.999,
+        ),
+        batch_size=32,
+        learning_rate=2e-4,
+        epochs=300,
+        description="T=3 on the 20x20 sprites (RGB)",
+    ),
+    "tiny": Config(
+        model=dict(
+            steps=2,
+            latent_dim=8,
+            hidden_dim=8,
+            generator_channels=[16, 8],
+            encoder_channels=[4],
+            discriminator_channels=[8, 16],
+            d_steps=2,
+            ema_decay=0.9,
+        ),
+        batch_size=8,
+        learning_rate=2e-3,
+        epochs=1,
+        description="for tests",
+    ),
+}

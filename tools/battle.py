@@ -1,0 +1,47 @@
+"""GAM battle between two trained adversarial models (Im et al. 2016).
+
+    python tools/battle.py --a=runs/dcgan-default-binarized_mnist --b=runs/gran-default-binarized_mnist
+
+Swaps the two models' discriminators and generators, prints the table of
+error rates, r_test and r_sample, and the winner (declared only when r_test
+is within --tolerance of 1). The last output line is the result as JSON.
+"""
+
+import os
+import sys
+
+# Python puts tools/ first on sys.path; tools/export.py would then shadow the
+# top-level `export` package for every tool. The checkout root goes there instead.
+sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+import json
+
+from absl import app, flags
+
+from tfgen.data import datasets
+from tfgen.evaluation import gam
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("a", None, "Workdir of model a.", required=True)
+flags.DEFINE_string("b", None, "Workdir of model b.", required=True)
+flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split of the run's dataset used as test data.")
+flags.DEFINE_string("data_dir", None, "Dataset source (default: model a's run's).")
+flags.DEFINE_integer("num_samples", None, "Samples per generator (default: as many as the split has).", lower_bound=1)
+flags.DEFINE_integer("seed", 0, "Seed of the generators' noise.")
+flags.DEFINE_float("tolerance", 0.1, "Declare a winner only when |r_test - 1| <= tolerance.", lower_bound=0)
+
+
+def main(argv):
+    del argv
+    try:
+        result = gam.battle(
+            FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir
+        )
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f"error: {e}")
+    print(gam.table(result))
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    app.run(main)
