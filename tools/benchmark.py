@@ -157,7 +157,7 @@ def training_and_sampling():
             ],
         )
     )
-    print(json.dumps(row))
+    return {"training_and_sampling": row}
 
 
 if __name__ == "__main__":
