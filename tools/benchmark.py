@@ -39,8 +39,8 @@ flags.DEFINE_bool("export", False, "Benchmark SavedModel/TFLite sampling latency
 flags.DEFINE_string("workdir", None, "For --export: a trained workdir (real weights, its dataset's images).")
 flags.DEFINE_bool("strategies", False, "Benchmark training throughput per strategy, precision and XLA.")
 flags.DEFINE_list("configs", ["default"], "For --strategies: model configs to run.")
-flags.DEFINE_string("dataset", "digits", "For --strategies: dataset to train on.")
-flags.DEFINE_string("data_dir", None, "For --strategies: the dataset's --data_dir.")
+flags.DEFINE_string("dataset", None, "Dataset (default: the model's) for --strategies, and --export without --workdir.")
+flags.DEFINE_string("data_dir", None, "The dataset's --data_dir (--strategies, --export).")
 flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
 flags.DEFINE_list("architectures", [], "Models to compare on the binarized-MNIST shape (28x28, 2 values), one table.")
 
@@ -80,10 +80,11 @@ def architectures_benchmark():
 
 
 def strategies_benchmark():
-    dataset_args = [f"--dataset={FLAGS.dataset}"] + ([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else [])
+    dataset = FLAGS.dataset or registry.get(FLAGS.model).default_dataset
+    dataset_args = [f"--dataset={dataset}"] + ([f"--data_dir={FLAGS.data_dir}"] if FLAGS.data_dir else [])
     rows = strategies.table_rows(FLAGS.model, FLAGS.configs, dataset_args, FLAGS.steps)
     print(
-        f"training throughput, {FLAGS.model} on {FLAGS.dataset}, {FLAGS.steps} steps per run "
+        f"training throughput, {FLAGS.model} on {dataset}, {FLAGS.steps} steps per run "
         "(baseline: default strategy, float32, no XLA):"
     )
     print(timing.table(rows, ["config", "strategy", "precision/XLA", "examples_per_s", "vs_default_float32", "error"]))
@@ -91,15 +92,19 @@ def strategies_benchmark():
 
 
 def export_benchmark():
-    from tfgen.data import load
+    from tfgen.data import datasets, load
     from tfgen.training import workdir as wd
 
     if FLAGS.workdir:
         model, run, _ = wd.load_model(FLAGS.workdir)
         images = next(load(run.dataset, "validation", run.data_dir)[0].batch(16).as_numpy_iterator())
-    else:
-        spec = autoregressive.POKEMON_SHAPE
-        model = registry.get(FLAGS.model).build(spec, FLAGS.config)
+    else:  # random weights: latency and sizes only; the exercise's shape for autoregressive models
+        entry = registry.get(FLAGS.model)
+        if entry.family == "autoregressive":
+            spec = autoregressive.POKEMON_SHAPE
+        else:
+            spec = datasets.spec(FLAGS.dataset or entry.default_dataset, FLAGS.data_dir)
+        model = entry.build(spec, FLAGS.config)
         model.build_for_data()
         run = wd.Run(FLAGS.model, FLAGS.config, {}, spec.name, None, spec, 0)
         images = None

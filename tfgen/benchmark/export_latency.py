@@ -1,9 +1,11 @@
 """Sampling latency of a model's exports against the Keras model itself.
 
-For batch sizes 1 and 16: the Keras model's compiled `sample`, the SavedModel
-loaded as TF Serving loads it, and each TFLite variant under ai-edge-litert;
-plus file sizes and, for the quantised TFLite variants, the drift of the mean
-log_prob from float32 on the same images.
+For batch sizes 1 and 16, the model's default signature (`sample` or
+`generate`: noise in, images out) through the Keras model's compiled function,
+the SavedModel loaded as TF Serving loads it, and each TFLite variant under
+ai-edge-litert; plus file sizes and, for models with a `log_prob` signature,
+the drift of the quantised TFLite variants' mean log_prob from float32 on the
+same images.
 """
 
 import tempfile
@@ -23,58 +25,68 @@ def _dir_bytes(path):
 
 
 def export_rows(model, run, batches=(1, 16), repeats=5, num_threads=2, eval_images=None):
-    """Returns (latency rows, size/drift rows)."""
+    """Returns (latency rows, size/drift rows) for the model's default signature
+    (noise in: `sample` or `generate`). The drift column needs a `log_prob`
+    signature; other models get sizes only."""
     latency, sizes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         result = exporter.export_model(model, run, tmp, max_batch=max(batches))
         meta = result.metadata
+        name = meta["default_signature"]
+        signature = next(s for s in model.signatures() if s.name == name)
         session = serving.ServingSession(result.saved_model)
-        lites = {v: TFLiteModel(p, num_threads=num_threads) for v, p in result.tflite.items()}
-        keras_sample = tf.function(model.sample)
-        keras_xla = tf.function(model.sample, jit_compile=True)
+        lites = {
+            v: TFLiteModel(p, num_threads=num_threads)
+            for v, p in result.tflite.items()
+            if name in meta["signatures"] and signature.tflite
+        }
+        keras_fn = tf.function(signature.fn)
+        keras_xla = tf.function(signature.fn, jit_compile=True)
         for b in batches:
-            inputs = md.generating_request(meta, "sample", b, seed=0)
-            args = [tf.constant(inputs["noise"]), tf.constant(inputs["temperature"])]
+            inputs = md.generating_request(meta, name, b, seed=0)
+            args = [tf.constant(inputs[t.name]) for t in md.signature_inputs(meta, name)]
             runners = {
-                "keras (tf.function)": lambda args=args: keras_sample(*args),
+                "keras (tf.function)": lambda args=args: keras_fn(*args),
                 "keras (tf.function, XLA)": lambda args=args: keras_xla(*args),
-                "SavedModel (Session)": lambda inputs=inputs: session.run("sample", inputs),
+                "SavedModel (Session)": lambda inputs=inputs: session.run(name, inputs),
                 **{
-                    f"TFLite {v}": (lambda lite=lite, inputs=inputs: lite.run("sample", **inputs))
+                    f"TFLite {v}": (lambda lite=lite, inputs=inputs: lite.run(name, **inputs))
                     for v, lite in lites.items()
                 },
             }
-            for name, fn in runners.items():
-                seconds = time_call(fn, warmup=1, repeats=repeats)
-                latency.append({"runtime": name, "batch": b, "ms": seconds * 1e3, "images_per_s": b / seconds})
-        images = (
-            eval_images
-            if eval_images is not None
-            else keras_sample(
-                *[tf.constant(v) for v in md.generating_request(meta, "sample", 16, seed=1).values()]
-            ).numpy()
-        )
-        images = np.asarray(images, np.int32)[: meta["max_batch"]]
-        reference = float(np.mean(session.run("log_prob", {"images": images})["log_prob"]))
+            for runtime, fn in runners.items():
+                try:
+                    seconds = time_call(fn, warmup=1, repeats=repeats)
+                except Exception as e:  # noqa: BLE001 - e.g. XLA cannot compile a model's ops: a row, not a crash
+                    latency.append({"runtime": runtime, "batch": b, "ms": None, "error": str(e).splitlines()[0]})
+                    continue
+                latency.append({"runtime": runtime, "batch": b, "ms": seconds * 1e3, "images_per_s": b / seconds})
+        has_log_prob = "log_prob" in meta["signatures"]
+        if has_log_prob:
+            images = (
+                eval_images
+                if eval_images is not None
+                else model.sample(
+                    *[tf.constant(v) for v in md.generating_request(meta, "sample", 16, seed=1).values()]
+                ).numpy()
+            )
+            images = np.asarray(images, np.int32)[: meta["max_batch"]]
+            reference = float(np.mean(session.run("log_prob", {"images": images})["log_prob"]))
         sizes.append(
             {
                 "artifact": "SavedModel",
                 "bytes": _dir_bytes(result.saved_model),
-                "mean_log_prob": reference,
-                "drift_vs_float32": 0.0,
+                "mean_log_prob": reference if has_log_prob else None,
+                "drift_vs_float32": 0.0 if has_log_prob else None,
             }
         )
         base = None
-        for v, lite in lites.items():
-            lp = float(np.mean(lite.run("log_prob", images=images)["log_prob"]))
-            base = lp if v == "float32" else base
-            sizes.append(
-                {
-                    "artifact": f"TFLite {v}",
-                    "bytes": result.tflite[v].stat().st_size,
-                    "mean_log_prob": lp,
-                    "drift_vs_float32": (lp - base) / abs(base),
-                }
-            )
+        for v, path in result.tflite.items():
+            row = {"artifact": f"TFLite {v}", "bytes": path.stat().st_size, "mean_log_prob": None}
+            if has_log_prob and v in lites:
+                lp = float(np.mean(lites[v].run("log_prob", images=images)["log_prob"]))
+                base = lp if v == "float32" else base
+                row.update(mean_log_prob=lp, drift_vs_float32=(lp - base) / abs(base))
+            sizes.append(row)
         session.close()
     return latency, sizes

@@ -24,6 +24,7 @@ import tensorflow as tf
 from tfgen import losses, registry
 from tfgen.data import colours as colour_space
 from tfgen.layers import ConvEncoder
+from tfgen.models import conformance
 from tfgen.models.energy.energy_configs import CONFIGS
 from tfgen.signatures import Signature, TensorInput
 from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
@@ -124,17 +125,11 @@ class EnergyModel(keras.Model):
 
     @classmethod
     def conformance_spec(cls):
-        from tfgen.data import DataSpec
-
-        palette = np.array([[255, 255, 255], [200, 30, 30], [20, 160, 40], [10, 10, 120]], np.uint8)
-        return DataSpec("test", (6, 5, 1), 4, palette)
+        return conformance.colour_palette_spec()
 
     @classmethod
     def example_batch(cls, spec, n, seed=0):
-        # Two prototypes, alternating (see AdversarialImageModel.example_batch).
-        rng = np.random.default_rng(seed)
-        prototypes = rng.integers(0, spec.num_classes, (2, *spec.image_shape))
-        return tf.constant(prototypes[np.arange(n) % 2], tf.int32)
+        return conformance.prototype_batch(spec, n, seed)
 
     def build(self, input_shape):
         self.energy_net.build((None, *self.colour_shape))

@@ -42,6 +42,7 @@ import tensorflow as tf
 
 from tfgen import losses
 from tfgen.data import colours as colour_space
+from tfgen.models import conformance
 from tfgen.signatures import Signature, TensorInput
 from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
 
@@ -147,21 +148,11 @@ class AdversarialImageModel(keras.Model):
 
     @classmethod
     def conformance_spec(cls):
-        from tfgen.data import DataSpec
-
-        # Odd, non-square, and a colour palette (the RGB path); grey palettes
-        # are covered by the family's own tests on digits.
-        palette = np.array([[255, 255, 255], [200, 30, 30], [20, 160, 40], [10, 10, 120]], np.uint8)
-        return DataSpec("test", (6, 5, 1), 4, palette)
+        return conformance.colour_palette_spec()
 
     @classmethod
     def example_batch(cls, spec, n, seed=0):
-        # Two random prototype images, alternating: a fixed batch with modes
-        # a generator can learn in a few steps (i.i.d. random pixels give
-        # every sample the same distance to the batch, whatever it learns).
-        rng = np.random.default_rng(seed)
-        prototypes = rng.integers(0, spec.num_classes, (2, *spec.image_shape))
-        return tf.constant(prototypes[np.arange(n) % 2], tf.int32)
+        return conformance.prototype_batch(spec, n, seed)
 
     # -- building ---------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """Named configs for DCGAN and GRAN (`tools/train.py --model=dcgan --config=NAME`).
 
 Sized for 2 CPU cores. `default` is the binarized MNIST (28x28) config of the
-30-minute result runs (docs/results/issue7.md); `digits` and `pokemon` are
+30-minute result runs (docs/RESULTS.md); `digits` and `pokemon` are
 sized for those datasets. Lists, not tuples: a run's identity is compared
 with its run.json, where a tuple comes back as a list.
 """
