@@ -83,7 +83,16 @@ def _resolve(options):
         for k in ("batch_size", "learning_rate", "epochs", "jit_compile")
         if getattr(options, k) is not None
     }
-    return spec, cfg.replace(**changes)
+    cfg = cfg.replace(**changes)
+    if cfg.jit_compile and options.strategy != "default":
+        if options.jit_compile:  # asked for on the command line: refuse rather than ignore it
+            raise ValueError(
+                f"--jit_compile with --strategy={options.strategy}: XLA cannot compile a step that reads variables "
+                "mirrored on other devices (tensorflow.org/xla/known_issues#tfvariable_on_a_different_device). "
+                "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
+            )
+        cfg = cfg.replace(jit_compile=False)  # a config's XLA default yields to the strategy
+    return spec, cfg
 
 
 def _prepare_workdir(options, spec, cfg, data_spec, chief):
@@ -164,12 +173,6 @@ def train(options):
     """Trains (or resumes) a run in `options.workdir`; returns a summary dict."""
     strategies.configure_cpu_devices(options.num_cpu_devices)
     spec, cfg = _resolve(options)
-    if options.jit_compile and options.strategy != "default":
-        raise ValueError(
-            f"--jit_compile with --strategy={options.strategy}: XLA cannot compile a step that reads "
-            "variables mirrored on other devices (tensorflow.org/xla/known_issues#tfvariable_on_a_different_device). "
-            "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
-        )
     strategy = strategies.make_strategy(options.strategy, options.collective_timeout)
     chief = strategies.is_chief(strategy)
     log = print if options.verbose and chief else (lambda *a, **k: None)

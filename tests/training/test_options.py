@@ -1,0 +1,28 @@
+"""How a run's options resolve against its config (no training)."""
+
+import pytest
+
+from tfgen.training import trainer
+
+
+def test_config_xla_default_applies_under_the_default_strategy():
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default"))
+    assert cfg.jit_compile is True
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", jit_compile=False))
+    assert cfg.jit_compile is False  # the flag overrides the config
+
+
+@pytest.mark.parametrize("strategy", ["mirrored", "multi_worker"])
+def test_config_xla_default_yields_to_a_distributed_strategy(strategy):
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", strategy=strategy))
+    assert cfg.jit_compile is False
+
+
+def test_explicit_xla_under_a_distributed_strategy_is_refused():
+    with pytest.raises(ValueError, match="XLA cannot compile a step that reads variables mirrored"):
+        trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="tiny", strategy="mirrored", jit_compile=True))
+
+
+def test_flags_override_the_config():
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="tiny", batch_size=3, learning_rate=0.5))
+    assert (cfg.batch_size, cfg.learning_rate, cfg.epochs) == (3, 0.5, 1)
