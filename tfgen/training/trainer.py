@@ -170,7 +170,13 @@ class _Checkpoints:
 
 
 def train(options):
-    """Trains (or resumes) a run in `options.workdir`; returns a summary dict."""
+    """Trains (or resumes) a run in `options.workdir`; returns a summary dict.
+
+    One distributed (mirrored / multi-worker) training per process: a second
+    strategy in the same process reuses the first one's collective keys and
+    its all-reduces collide with the first's (TensorFlow keeps them per
+    process). `tools/train.py` runs one training per process.
+    """
     strategies.configure_cpu_devices(options.num_cpu_devices)
     spec, cfg = _resolve(options)
     strategy = strategies.make_strategy(options.strategy, options.collective_timeout)
