@@ -35,7 +35,7 @@ CONFIGS = {
         batch_size=100,
         learning_rate=1e-3,
         epochs=80,
-        description="`default` with a 64-dimensional code and KL warm-up; measured worse than `default` (docs/RESULTS.md)",
+        description="`default` with a 64-D code and KL warm-up; measured worse than `default` (docs/RESULTS.md)",
     ),
     "mlp": Config(
         model=dict(architecture="mlp", hidden_units=(200, 200), latent_dim=50, activation="tanh"),
