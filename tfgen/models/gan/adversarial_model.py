@@ -43,6 +43,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.data import colours as colour_space
 from tfgen.models import conformance
+from tfgen.models.gan import augment
 from tfgen.signatures import Signature, TensorInput
 from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
 
@@ -72,6 +73,10 @@ class AdversarialImageModel(keras.Model):
             the generator's. Defaults to 1.
         ema_decay: decay of the weight averages; 0 (default) trains and
             serves the networks themselves.
+        augment_shift: in training, every image the discriminator sees (real
+            and fake, in both networks' steps) is translated by up to this
+            many pixels per axis (`augment.py`, DiffAugment). Defaults to 0
+            (off). Evaluation and GAM judge unaugmented images.
     """
 
     family = "adversarial"
@@ -96,6 +101,7 @@ class AdversarialImageModel(keras.Model):
         adam_beta_2=0.999,
         d_learning_rate_scale=1.0,
         ema_decay=0.0,
+        augment_shift=0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -119,6 +125,12 @@ class AdversarialImageModel(keras.Model):
         self.ema_decay = float(ema_decay)
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay must be in [0, 1), got {ema_decay}")
+        self.augment_shift = int(augment_shift)
+        if not 0 <= self.augment_shift < min(self.image_shape[:2]):
+            raise ValueError(
+                f"augment_shift must be in [0, {min(self.image_shape[:2])}) for {self.image_shape[:2]} images, "
+                f"got {augment_shift}"
+            )
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
         # All created here (Keras locks a built model's state); train_step
@@ -142,6 +154,7 @@ class AdversarialImageModel(keras.Model):
             "adam_beta_2": self.adam_beta_2,
             "d_learning_rate_scale": self.d_learning_rate_scale,
             "ema_decay": self.ema_decay,
+            "augment_shift": self.augment_shift,
         }
 
     # -- conformance tests ------------------------------------------------
@@ -298,9 +311,17 @@ class AdversarialImageModel(keras.Model):
             out = self.discriminate(x_hat, training=True)
         return losses.gradient_penalty(tape.gradient(out, x_hat))
 
+    def augment(self, images, seed, stream):
+        """What the discriminator sees in training: `images` translated (identity when augment_shift is 0)."""
+        if not self.augment_shift:
+            return images
+        seed = tf.random.experimental.stateless_fold_in(seed, stream)
+        return augment.random_translate(images, self.augment_shift, seed)
+
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
         fake = tf.stop_gradient(self.generate_model_space(noise, training=True))
+        real, fake = self.augment(real, seed, 1), self.augment(fake, seed, 2)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
             real_logits = self.discriminate(real, training=True)
@@ -323,12 +344,15 @@ class AdversarialImageModel(keras.Model):
             out["gradient_penalty"] = tf.reduce_mean(penalty)
         return out
 
-    def g_step(self, noise):
-        """One generator update; returns its metrics and the fakes it made."""
+    def g_step(self, noise, seed=None):
+        """One generator update; returns its metrics and the fakes it made (unaugmented)."""
         variables = self.generator_variables()
         with tf.GradientTape() as tape:
             fake = self.generate_model_space(noise, training=True)
-            per_example = self.loss_spec.g(self.discriminate(fake, training=True))
+            # The generator is judged through the same augmentation as the
+            # discriminator was trained with; the gradient flows through the shift.
+            seen = self.augment(fake, seed, 3) if seed is not None else fake
+            per_example = self.loss_spec.g(self.discriminate(seen, training=True))
             scaled = self.g_optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
@@ -350,7 +374,9 @@ class AdversarialImageModel(keras.Model):
         d_out = []
         for i, chunk in enumerate(slices):
             d_out.append(self.d_step(chunk, self.training_noise(tf.shape(chunk)[0], i), self.training_seed(100 + i)))
-        g_out, fake = self.g_step(self.training_noise(tf.shape(slices[0])[0], self.d_steps))
+        g_out, fake = self.g_step(
+            self.training_noise(tf.shape(slices[0])[0], self.d_steps), self.training_seed(100 + self.d_steps)
+        )
         fake_colours, real_colours = (fake + 1.0) * 0.5, (real + 1.0) * 0.5
         values = {k: tf.add_n([d[k] for d in d_out]) / len(d_out) for k in d_out[0]}
         values.update(g_out)
