@@ -107,3 +107,20 @@ def test_augmentation_is_off_outside_training_and_configs_round_trip():
 def test_absurd_shift_is_refused(shift):
     with pytest.raises(ValueError, match="augment_shift"):
         shifted_model(shift)
+
+
+def test_augmented_training_is_deterministic_given_weights_and_step():
+    # A resumed run restores the weights, the noise seed and the optimizers' step counts;
+    # the shifts are drawn from those alone, so it takes exactly the steps an
+    # uninterrupted run would. A different noise seed draws other shifts (and noise).
+    first, second, other = shifted_model(1), shifted_model(1), shifted_model(1)
+    second.set_weights(first.get_weights())
+    other.set_weights(first.get_weights())
+    other.noise_seed.assign(first.noise_seed + 1)
+    batch = batch_for(first, 8)
+    for model in (first, second, other):
+        for _ in range(2):
+            model.train_step(batch)
+    for a, b in zip(first.get_weights(), second.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    assert any(not np.array_equal(a, b) for a, b in zip(first.get_weights(), other.get_weights()))
