@@ -70,25 +70,41 @@ def shifted_model(shift):
     return model
 
 
-def test_discriminator_sees_shifted_real_and_fake_images_in_both_steps(monkeypatch):
+SHIFTS = list(itertools.product(range(-1, 2), repeat=2))
+
+
+def shifts_of(seen, originals):
+    """The (dy, dx) that maps each original to what the discriminator saw; fails if none does."""
+    found = []
+    for x, original in zip(seen, originals):
+        match = [o for o in SHIFTS if np.array_equal(reference_translate(original[None], np.array([o]))[0], x)]
+        assert match, "the discriminator saw something that is not a translation of the image by at most 1 pixel"
+        found.append(match[0])
+    return found
+
+
+def test_train_step_shows_the_discriminator_shifted_real_and_fake_images_in_both_steps(monkeypatch):
     model = shifted_model(1)
-    real = model.to_model_space(batch_for(model, 8))
+    model.d_steps = 1  # one discriminator step, then the generator step: three discriminator calls
+    batch = batch_for(model, 8)
+    real = model.to_model_space(batch).numpy()
+    # The fakes each step will draw: the training noise depends only on the seed weight, the
+    # generator optimizer's step and the stream, and the generator does not change before its own step.
+    d_fake = model.generate_model_space(model.training_noise(8, 0), training=True).numpy()
+    g_fake = model.generate_model_space(model.training_noise(8, 1), training=True).numpy()
     seen = []
     discriminate = model.discriminate
     monkeypatch.setattr(model, "discriminate", lambda x, **kw: (seen.append(x.numpy()), discriminate(x, **kw))[1])
-    model.d_step(real, model.noise(8, 1), tf.constant([1, 2]))
-    model.g_step(model.noise(8, 1), tf.constant([3, 4]))
-    assert len(seen) == 3  # real, fake (discriminator step), fake (generator step)
-    shifts = list(itertools.product(range(-1, 2), repeat=2))
-
-    def shift_of(x, original):
-        for o in shifts:
-            if np.array_equal(reference_translate(original[None], np.array([o]))[0], x):
-                return o
-        raise AssertionError("not a translation of the input by at most 1 pixel")
-
-    real_shifts = [shift_of(x, r) for x, r in zip(seen[0], real.numpy())]
-    assert len(set(real_shifts)) > 1 and any(s != (0, 0) for s in real_shifts)
+    model.train_step(batch)
+    assert len(seen) == 3
+    real_shifts, d_fake_shifts, g_fake_shifts = (
+        shifts_of(seen[0], real),
+        shifts_of(seen[1], d_fake),
+        shifts_of(seen[2], g_fake),
+    )
+    for shifts in (real_shifts, d_fake_shifts, g_fake_shifts):
+        assert len(set(shifts)) > 1  # each image draws its own shift
+    assert real_shifts != d_fake_shifts != g_fake_shifts  # independent draws for each input
 
 
 def test_augmentation_is_off_outside_training_and_configs_round_trip():
@@ -99,6 +115,10 @@ def test_augmentation_is_off_outside_training_and_configs_round_trip():
     colours = plain.colour_table.lookup(images)
     np.testing.assert_array_equal(plain.discriminate_colours(colours), shifted.discriminate_colours(colours))
     np.testing.assert_array_equal(plain.generate(plain.noise(4, 0)), shifted.generate(shifted.noise(4, 0)))
+    for k, v in plain.per_example_metrics(images).items():
+        np.testing.assert_array_equal(v, shifted.per_example_metrics(images)[k])
+    (signature,) = shifted.signatures()
+    np.testing.assert_array_equal(signature.fn(plain.noise(4, 0))["images"], plain.generate(plain.noise(4, 0)))
     assert shifted.get_config()["augment_shift"] == 2
     assert type(shifted).from_config(shifted.get_config()).augment_shift == 2
 
@@ -112,11 +132,10 @@ def test_absurd_shift_is_refused(shift):
 def test_augmented_training_is_deterministic_given_weights_and_step():
     # A resumed run restores the weights, the noise seed and the optimizers' step counts;
     # the shifts are drawn from those alone, so it takes exactly the steps an
-    # uninterrupted run would. A different noise seed draws other shifts (and noise).
-    first, second, other = shifted_model(1), shifted_model(1), shifted_model(1)
+    # uninterrupted run would. The same run without the shifts ends elsewhere.
+    first, second, other = shifted_model(1), shifted_model(1), shifted_model(0)
     second.set_weights(first.get_weights())
     other.set_weights(first.get_weights())
-    other.noise_seed.assign(first.noise_seed + 1)
     batch = batch_for(first, 8)
     for model in (first, second, other):
         for _ in range(2):
