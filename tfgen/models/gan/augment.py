@@ -1,10 +1,10 @@
 """Differentiable augmentation of what a discriminator sees (DiffAugment [1]).
 
 On a small dataset a discriminator memorises the training images: measured on
-the embedded digits (1,618 training images), DCGAN's and GRAN's discriminators
-call 27-28% of the training digits fake but 43% and 51% of the held-out ones.
-GAM's r_test compares exactly that held-out error, so the two judges' unequal
-memorisation, not their generators, decided it. Translating every image the
+the embedded digits (1,618 training images, three seeds each), DCGAN's and
+GRAN's discriminators call 24-29% of the training digits fake but 41-43% and
+50-54% of the held-out ones. GAM's r_test compares exactly that held-out
+error, so unequal memorisation weighs on it (docs/RESULTS.md). Translating every image the
 discriminator sees by a few pixels, real and fake alike and inside the
 generator's step too (so the generator is not pushed to draw shifted images),
 is the standard remedy [1, 2].

@@ -35,9 +35,9 @@ CONFIGS = {
         batch_size=100,
         learning_rate=1e-3,
         # With one checkpoint per epoch (--checkpoint_every=500) instead of one per 100
-        # steps, an epoch of this network took 9.3 s on the idle machine (measured over
-        # epochs 11-21 of a first attempt at 190 epochs, which would not have fitted), so
-        # 170 epochs take about 26.5 minutes and leave a margin in the 30-minute budget.
+        # steps, an epoch of this network takes about 9.4 s on the idle machine (9.3 s over
+        # epochs 11-21 of a first attempt at 190 epochs, too close to 30 minutes with
+        # start-up; 9.45 s over this config's run), so 170 epochs take 1,606 s.
         epochs=170,
         description="`default` annealed over 170 epochs; train with --checkpoint_every=500 (docs/RESULTS.md)",
     ),
