@@ -51,7 +51,7 @@ def test_each_step_updates_only_its_own_network(name):
     assert not unchanged(d_before, d_vars)
 
     d_before = snapshot(d_vars)
-    tf.function(model.g_step)(noise)
+    tf.function(model.g_step)(noise, tf.constant([3, 4]))
     assert unchanged(d_before, d_vars), "the generator step changed the discriminator"
     assert not unchanged(g_before, g_vars)
 

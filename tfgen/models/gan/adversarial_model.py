@@ -313,10 +313,9 @@ class AdversarialImageModel(keras.Model):
 
     def augment(self, images, seed, stream):
         """What the discriminator sees in training: `images` translated (identity when augment_shift is 0)."""
-        if not self.augment_shift:
-            return images
-        seed = tf.random.experimental.stateless_fold_in(seed, stream)
-        return augment.random_translate(images, self.augment_shift, seed)
+        return augment.random_translate(
+            images, self.augment_shift, tf.random.experimental.stateless_fold_in(seed, stream)
+        )
 
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
@@ -344,15 +343,14 @@ class AdversarialImageModel(keras.Model):
             out["gradient_penalty"] = tf.reduce_mean(penalty)
         return out
 
-    def g_step(self, noise, seed=None):
-        """One generator update; returns its metrics and the fakes it made (unaugmented)."""
+    def g_step(self, noise, seed):
+        """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes."""
         variables = self.generator_variables()
         with tf.GradientTape() as tape:
             fake = self.generate_model_space(noise, training=True)
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
-            seen = self.augment(fake, seed, 3) if seed is not None else fake
-            per_example = self.loss_spec.g(self.discriminate(seen, training=True))
+            per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
             scaled = self.g_optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
