@@ -31,6 +31,9 @@ class Config:
         batch_size, learning_rate, epochs: training defaults; CLI flags
             override them.
         jit_compile: whether the train step is XLA-compiled by default.
+        checkpoint_every: steps between checkpoints (one is also written at
+            every epoch end). Each save costs a fixed time, so a fast model
+            on a time budget checkpoints less often (vae `long170`).
         description: one line for `--help` and the docs.
     """
 
@@ -39,6 +42,7 @@ class Config:
     learning_rate: float = 1e-3
     epochs: int = 10
     jit_compile: bool = False
+    checkpoint_every: int = 100
     description: str = ""
 
     def replace(self, **changes):

@@ -26,3 +26,15 @@ def test_explicit_xla_under_a_distributed_strategy_is_refused():
 def test_flags_override_the_config():
     _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="tiny", batch_size=3, learning_rate=0.5))
     assert (cfg.batch_size, cfg.learning_rate, cfg.epochs) == (3, 0.5, 1)
+
+
+def test_checkpoint_cadence_comes_from_the_config_unless_a_flag_sets_it():
+    # vae long170 meets its 30-minute budget only with one checkpoint per 500-step epoch.
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170"))
+    assert cfg.checkpoint_every == 500
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="default"))
+    assert cfg.checkpoint_every == 100
+    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=7))
+    assert cfg.checkpoint_every == 7
+    with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
+        trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=0))

@@ -53,7 +53,7 @@ class TrainOptions:
     batch_size: int | None = None
     learning_rate: float | None = None
     seed: int = 0
-    checkpoint_every: int = 100
+    checkpoint_every: int | None = None
     keep_checkpoints: int = 3
     strategy: str = "default"
     num_cpu_devices: int = 1
@@ -80,10 +80,12 @@ def _resolve(options):
     cfg = spec.config(options.config)
     changes = {
         k: getattr(options, k)
-        for k in ("batch_size", "learning_rate", "epochs", "jit_compile")
+        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every")
         if getattr(options, k) is not None
     }
     cfg = cfg.replace(**changes)
+    if cfg.checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if cfg.jit_compile and options.strategy != "default":
         if options.jit_compile:  # asked for on the command line: refuse rather than ignore it
             raise ValueError(
@@ -304,7 +306,7 @@ def train(options):
             with train_writer.as_default(step=now):
                 for k, v in values.items():
                     tf.summary.scalar(k, v)
-            if now % options.checkpoint_every == 0:
+            if now % cfg.checkpoint_every == 0:
                 checkpoints.save(now)
         now = int(step.numpy())
         if now % steps_per_epoch == 0 or now == total_steps:
@@ -314,7 +316,7 @@ def train(options):
             with val_writer.as_default(step=now):
                 for k, v in val.items():
                     tf.summary.scalar(k, v)
-            if now % options.checkpoint_every:  # else saved above already
+            if now % cfg.checkpoint_every:  # else saved above already
                 checkpoints.save(now)
 
     callbacks.on_train_end(last)
