@@ -1,0 +1,81 @@
+"""Binary generated pixels for binarized data: the straight-through threshold and its wiring."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from export import exporter, serving
+from export.litert_runtime import TFLiteModel
+from tfgen import registry
+from tfgen.data import DataSpec
+from tfgen.models.gan.adversarial_model import straight_through_sign
+from tfgen.training.trainer import default_optimizers
+from tfgen.training.workdir import Run
+
+BINARY = DataSpec("binary_test", (6, 5, 1), 2, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+
+
+def binary_model(name, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    spec = registry.get(name)
+    model = spec.cls.from_data_spec(BINARY, **dict(spec.config("tiny").model, binary_output=True))
+    model.build_for_data()
+    return model
+
+
+def test_straight_through_sign_thresholds_forward_and_passes_the_gradient():
+    x = tf.constant([-0.7, -1e-7, 0.0, 1e-7, 0.3])
+    weights = tf.constant([1.0, -2.0, 3.0, -4.0, 5.0])
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = straight_through_sign(x)
+        loss = tf.reduce_sum(y * weights)
+    np.testing.assert_array_equal(y.numpy(), [-1, -1, 1, 1, 1])
+    # The gradient of the identity: each weight, untouched by the threshold.
+    np.testing.assert_array_equal(tape.gradient(loss, x).numpy(), weights.numpy())
+
+
+@pytest.mark.parametrize("name", ["dcgan", "gran"])
+def test_binary_generator_emits_only_the_two_colours_and_still_learns(name):
+    model = binary_model(name)
+    model.compile(**default_optimizers(model, 1e-3))
+    images = model.generate(model.noise(16, 3)).numpy()
+    assert set(np.unique(images)) <= {0.0, 1.0} and len(np.unique(images)) == 2
+    # The generator step moves the generator's weights, so gradient reaches it through the threshold.
+    before = [v.numpy().copy() for v in model.generator_variables()]
+    tf.function(model.g_step)(model.noise(8, 4), tf.constant([5, 6]))
+    moved = [not np.array_equal(b, v.numpy()) for b, v in zip(before, model.generator_variables())]
+    assert all(moved), f"{moved.count(False)} generator variables got no gradient through the threshold"
+    # What the discriminator is trained on is binary too.
+    fakes = model.generate_model_space(model.training_noise(8, 0), training=True).numpy()
+    assert set(np.unique(fakes)) <= {-1.0, 1.0}
+
+
+def test_binary_output_is_refused_for_more_than_two_colours():
+    spec = registry.get("dcgan")
+    with pytest.raises(ValueError, match="two-colour grey palette"):
+        spec.cls.from_data_spec(spec.cls.conformance_spec(), **dict(spec.config("tiny").model, binary_output=True))
+
+
+def test_binary_dcgan_exports_binary_images_that_match_keras(tmp_path):
+    model = binary_model("dcgan")
+    run = Run("dcgan", "tiny", {"binary_output": True}, BINARY.name, None, BINARY, 0)
+    result = exporter.export_model(model, run, tmp_path, max_batch=8, variants=("float32",))
+    noise = np.random.default_rng(7).normal(size=(8, model.latent_dim)).astype(np.float32)
+    want = model.generate(tf.constant(noise)).numpy()
+    # Distance of each pixel's pre-threshold value from the threshold: a pixel
+    # may flip between runtimes only if it sits within rounding of 0.
+    margin = np.abs(model._squash(model.run_network(model.generator, noise, averaged=True)).numpy())
+    session = serving.ServingSession(result.saved_model)
+    try:
+        served = session.run("generate", {"noise": noise})["images"]
+    finally:
+        session.close()
+    lite = TFLiteModel(result.tflite["float32"]).run("generate", noise=noise)["images"]
+    for got in (served, lite):
+        assert set(np.unique(got)) <= {0.0, 1.0}
+        flipped = got != want
+        assert np.all(margin[flipped] < 1e-4), "a pixel far from the threshold differs from Keras"
+        assert flipped.mean() < 0.01
