@@ -57,7 +57,20 @@ def straight_through_sign(x):
     gradient straight through (Bengio et al. 2013, arXiv:1308.3432) lets the
     discriminator's judgement of the binary image reach the generator.
     """
-    return x + tf.stop_gradient(tf.where(x >= 0.0, 1.0, -1.0) - x)
+    # hard + (x - x): exactly hard forward (x + (hard - x) can round to 0.99999994).
+    return tf.where(x >= 0.0, 1.0, -1.0) + (x - tf.stop_gradient(x))
+
+
+def straight_through_bernoulli(x, seed):
+    """1 with probability (1 + x) / 2, else -1, in the forward pass; the identity's gradient in the backward pass.
+
+    `seed` is a stateless seed: the same seed draws the same pixels.
+    """
+    uniform = tf.random.stateless_uniform(tf.shape(x), seed=seed)
+    return tf.where(uniform < (1.0 + x) * 0.5, 1.0, -1.0) + (x - tf.stop_gradient(x))
+
+
+BINARY_PIXELS = (None, "threshold", "bernoulli")
 
 
 class AdversarialImageModel(keras.Model):
@@ -87,12 +100,18 @@ class AdversarialImageModel(keras.Model):
             and fake, in both networks' steps) is translated by up to this
             many pixels per axis (`augment.py`, DiffAugment). Defaults to 0
             (off). Evaluation and GAM judge unaugmented images.
-        binary_output: for two-colour (binarized) data: every generated pixel
-            is thresholded to exactly -1 or 1, with a straight-through
-            gradient. Real binarized images are exactly 0 or 1, so against a
-            continuous generator the discriminator can tell real from fake by
-            the grey levels alone (measured on binarized MNIST: validation
-            error 1-5%) and the game stalls. Defaults to False.
+        binary_pixels: for two-colour (binarized) data, how generated pixels
+            become exactly 0 or 1 wherever the discriminator sees them. Real
+            binarized images are exactly 0 or 1, so against a continuous
+            generator the discriminator tells real from fake by the grey
+            levels alone (measured on binarized MNIST: validation error 1-5%).
+            None (default): continuous pixels. "threshold": each pixel is the
+            sign of the generator's output. "bernoulli": the generator's
+            output is each pixel's probability of being white and a pixel is
+            drawn from it, which is how binarized MNIST was made from grey
+            MNIST; `generate` (and so the export) then returns the
+            probabilities, and `generate_images` draws the pixels. Both pass
+            the gradient straight through the discrete step.
     """
 
     family = "adversarial"
@@ -118,7 +137,7 @@ class AdversarialImageModel(keras.Model):
         d_learning_rate_scale=1.0,
         ema_decay=0.0,
         augment_shift=0,
-        binary_output=False,
+        binary_pixels=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -148,10 +167,12 @@ class AdversarialImageModel(keras.Model):
                 f"augment_shift must be in [0, {min(self.image_shape[:2])}) for {self.image_shape[:2]} images, "
                 f"got {augment_shift}"
             )
-        self.binary_output = bool(binary_output)
-        if self.binary_output and (len(self.palette) != 2 or self.channels != 1):
+        if binary_pixels not in BINARY_PIXELS:
+            raise ValueError(f"binary_pixels must be one of {BINARY_PIXELS}, got {binary_pixels!r}")
+        self.binary_pixels = binary_pixels
+        if self.binary_pixels and (len(self.palette) != 2 or self.channels != 1):
             raise ValueError(
-                f"binary_output needs a two-colour grey palette (binarized data), got {len(self.palette)} colours "
+                f"binary_pixels needs a two-colour grey palette (binarized data), got {len(self.palette)} colours "
                 f"in {self.channels} channel(s)"
             )
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
@@ -178,7 +199,7 @@ class AdversarialImageModel(keras.Model):
             "d_learning_rate_scale": self.d_learning_rate_scale,
             "ema_decay": self.ema_decay,
             "augment_shift": self.augment_shift,
-            "binary_output": self.binary_output,
+            "binary_pixels": self.binary_pixels,
         }
 
     # -- conformance tests ------------------------------------------------
@@ -274,11 +295,18 @@ class AdversarialImageModel(keras.Model):
         """The generator's output -> images in [-1, 1] (GRAN keeps its canvases)."""
         return tf.tanh(tf.cast(generator_output, tf.float32))
 
-    def generate_model_space(self, noise, training=False, averaged=False):
-        """Images in [-1, 1] for noise [B, latent_dim] (exactly -1 or 1 with `binary_output`)."""
+    def generate_model_space(self, noise, training=False, averaged=False, seed=None):
+        """Images in [-1, 1] for noise [B, latent_dim].
+
+        With `binary_pixels`, exactly -1 or 1: "threshold" always, "bernoulli"
+        when given a stateless `seed` to draw the pixels with (without one, the
+        probabilities in [-1, 1]).
+        """
         images = self._squash(self.run_network(self.generator, noise, averaged=averaged, training=training))
-        if self.binary_output:
+        if self.binary_pixels == "threshold":
             images = straight_through_sign(images)
+        elif self.binary_pixels == "bernoulli" and seed is not None:
+            images = straight_through_bernoulli(images, seed)
         return images
 
     def generate(self, noise):
@@ -344,9 +372,13 @@ class AdversarialImageModel(keras.Model):
             images, self.augment_shift, tf.random.experimental.stateless_fold_in(seed, stream)
         )
 
+    def pixel_seed(self, seed):
+        """The seed of a step's Bernoulli pixels (`binary_pixels="bernoulli"`): stream 4 of the step's seed."""
+        return tf.random.experimental.stateless_fold_in(seed, 4)
+
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
-        fake = tf.stop_gradient(self.generate_model_space(noise, training=True))
+        fake = tf.stop_gradient(self.generate_model_space(noise, training=True, seed=self.pixel_seed(seed)))
         real, fake = self.augment(real, seed, 1), self.augment(fake, seed, 2)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -374,7 +406,7 @@ class AdversarialImageModel(keras.Model):
         """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes."""
         variables = self.generator_variables()
         with tf.GradientTape() as tape:
-            fake = self.generate_model_space(noise, training=True)
+            fake = self.generate_model_space(noise, training=True, seed=self.pixel_seed(seed))
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
             per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
@@ -443,7 +475,10 @@ class AdversarialImageModel(keras.Model):
         """The generic image hook (docs/ARCHITECTURE.md): float32 colours [num, H, W, C] in [0, 1]."""
         if not hasattr(self, "_generate_fn"):
             self._generate_fn = tf.function(self.generate, reduce_retracing=True)
-        return self._generate_fn(self.noise(num, seed)).numpy()
+        images = self._generate_fn(self.noise(num, seed))
+        if self.binary_pixels == "bernoulli":  # draw each pixel from its probability
+            images = tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=[seed, 1]) < images, tf.float32)
+        return images.numpy()
 
     def probe_pictures(self):
         """Pictures of the fixed probe noise, for the monitoring callbacks."""

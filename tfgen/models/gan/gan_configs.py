@@ -137,16 +137,29 @@ GRAN_CONFIGS["digits_aug"] = _augmented(
 )
 
 
-def _binary(config, description, **overrides):
-    """`config` generating exactly binary images (`binary_output`), for binarized data."""
-    return config.replace(model=dict(config.model, binary_output=True), description=description, **overrides)
+def _binary(config, pixels, description, **overrides):
+    """`config` generating exactly binary pixels (`binary_pixels`), for binarized data."""
+    return config.replace(model=dict(config.model, binary_pixels=pixels), description=description, **overrides)
 
 
 # Real binarized MNIST pixels are exactly 0 or 1; a continuous generator's
 # grey levels give it away (docs/RESULTS.md, binarized MNIST).
-DCGAN_CONFIGS["binary"] = _binary(
-    DCGAN_CONFIGS["default"], "`default` with binary generated pixels (straight-through threshold), for binarized MNIST"
+DCGAN_CONFIGS["threshold"] = _binary(
+    DCGAN_CONFIGS["default"], "threshold", "`default`, each generated pixel thresholded to 0 or 1 (straight-through)"
 )
-GRAN_CONFIGS["binary"] = _binary(
-    GRAN_CONFIGS["default"], "`default` (T=3) with binary generated pixels (straight-through threshold), as dcgan's"
+# GRAN gets DCGAN's 12 epochs, as the issue asks ("same training as DCGAN"): its
+# `default` has 6 only because it was timed on a loaded machine. 12 fit in 30 minutes.
+GRAN_CONFIGS["threshold"] = _binary(
+    GRAN_CONFIGS["default"],
+    "threshold",
+    "`default` (T=3) with each generated pixel thresholded, as dcgan's, with dcgan's 12 epochs",
+    epochs=DCGAN_CONFIGS["default"].epochs,
+)
+# Binarized MNIST was made by drawing each pixel from its grey level; this
+# generator does the same. Measured worse than "threshold" (docs/RESULTS.md):
+# kept so the comparison can be rerun.
+DCGAN_CONFIGS["bernoulli"] = _binary(
+    DCGAN_CONFIGS["default"],
+    "bernoulli",
+    "`default` generating each pixel's probability and drawing the pixel from it, for binarized MNIST",
 )
