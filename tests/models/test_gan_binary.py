@@ -83,6 +83,26 @@ def test_binary_generator_trains_on_binary_fakes_and_still_learns(name, pixels):
     assert all(moved), f"{moved.count(False)} generator variables got no gradient through the binary pixels"
 
 
+@pytest.mark.parametrize("pixels", ["threshold", "bernoulli"])
+def test_both_training_steps_show_the_discriminator_only_binary_images(pixels):
+    model = binary_model("dcgan", pixels)
+    model.compile(**default_optimizers(model, 1e-3))
+    seen = []
+    judge = model.discriminate
+
+    def recording(images, **kwargs):  # the real discriminator, with its inputs kept
+        seen.append(images.numpy())
+        return judge(images, **kwargs)
+
+    model.discriminate = recording
+    real = model.to_model_space(tf.constant(np.random.default_rng(0).integers(0, 2, (4, 6, 5, 1)), tf.int32))
+    model.d_step(real, model.noise(4, 1), tf.constant([1, 2]))
+    model.g_step(model.noise(4, 2), tf.constant([3, 4]))
+    assert len(seen) == 3  # real and fake in the discriminator's step, fake in the generator's
+    for images in seen:
+        assert set(np.unique(images)) <= {-1.0, 1.0}
+
+
 def test_binary_pixels_are_refused_for_more_than_two_colours_or_an_unknown_mode():
     spec = registry.get("dcgan")
     tiny = dict(spec.config("tiny").model)
