@@ -147,8 +147,8 @@ def _binary(config, pixels, description, **overrides):
 DCGAN_CONFIGS["threshold"] = _binary(
     DCGAN_CONFIGS["default"], "threshold", "`default`, each generated pixel thresholded to 0 or 1 (straight-through)"
 )
-# GRAN gets DCGAN's 12 epochs, as the issue asks ("same training as DCGAN"): its
-# `default` has 6 only because it was timed on a loaded machine. 12 fit in 30 minutes.
+# GRAN gets DCGAN's 12 epochs, as the issue asks ("same training as DCGAN"); its
+# `default` has 6. The 12 epochs took 17 min 42 s on the idle machine (docs/RESULTS.md).
 GRAN_CONFIGS["threshold"] = _binary(
     GRAN_CONFIGS["default"],
     "threshold",
