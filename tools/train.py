@@ -34,7 +34,10 @@ flags.DEFINE_integer("batch_size", None, "Global batch size (default: the config
 flags.DEFINE_float("learning_rate", None, "Learning rate (default: the config's).")
 flags.DEFINE_integer("seed", 0, "Seed for data order and initialisation.")
 flags.DEFINE_integer(
-    "checkpoint_every", None, "Save a checkpoint every N steps, and at every epoch end (default: the config's)."
+    "checkpoint_every",
+    None,
+    "Save a checkpoint every N steps, and at every epoch end (default: the config's).",
+    lower_bound=1,
 )
 flags.DEFINE_enum("strategy", "default", strategies.STRATEGIES, "tf.distribute strategy; multi_worker reads TF_CONFIG.")
 flags.DEFINE_integer("num_cpu_devices", 1, "Logical CPU devices (for --strategy=mirrored without GPUs).", lower_bound=1)

@@ -6,7 +6,9 @@ images. Both work in the colour space of `tfgen.data.colours` scaled to
 or RGB for colour palettes). Palette images are therefore generated as RGB
 and, where an index image is needed, snapped to the nearest palette colour:
 the discriminator sees continuous colours on both sides and needs no
-Gumbel-softmax relaxation of a 167-way choice per pixel.
+Gumbel-softmax relaxation of a 167-way choice per pixel. Two-colour
+(binarized) data is the exception that needs one: there real pixels are
+exactly 0 or 1, and `binary_pixels="threshold"` makes the generated ones so.
 
 One `train_step` (one batch) is one generator step: the batch is split into
 `d_steps` equal slices, each used for one discriminator step against fresh
@@ -57,20 +59,13 @@ def straight_through_sign(x):
     gradient straight through (Bengio et al. 2013, arXiv:1308.3432) lets the
     discriminator's judgement of the binary image reach the generator.
     """
-    # hard + (x - x): exactly hard forward (x + (hard - x) can round to 0.99999994).
+    # hard + (x - x) is exactly hard in the forward pass by construction. (The
+    # common x + (hard - x) is exact here too, as hard has x's sign, but rounds
+    # to 0.99999994 when it does not, e.g. for a Bernoulli draw.)
     return tf.where(x >= 0.0, 1.0, -1.0) + (x - tf.stop_gradient(x))
 
 
-def straight_through_bernoulli(x, seed):
-    """1 with probability (1 + x) / 2, else -1, in the forward pass; the identity's gradient in the backward pass.
-
-    `seed` is a stateless seed: the same seed draws the same pixels.
-    """
-    uniform = tf.random.stateless_uniform(tf.shape(x), seed=seed)
-    return tf.where(uniform < (1.0 + x) * 0.5, 1.0, -1.0) + (x - tf.stop_gradient(x))
-
-
-BINARY_PIXELS = (None, "threshold", "bernoulli")
+BINARY_PIXELS = (None, "threshold")
 
 
 class AdversarialImageModel(keras.Model):
@@ -100,18 +95,16 @@ class AdversarialImageModel(keras.Model):
             and fake, in both networks' steps) is translated by up to this
             many pixels per axis (`augment.py`, DiffAugment). Defaults to 0
             (off). Evaluation and GAM judge unaugmented images.
-        binary_pixels: for two-colour (binarized) data, how generated pixels
-            become exactly 0 or 1 wherever the discriminator sees them. Real
-            binarized images are exactly 0 or 1, so against a continuous
-            generator the discriminator tells real from fake by the grey
-            levels alone (measured on binarized MNIST: validation error 1-5%).
-            None (default): continuous pixels. "threshold": each pixel is the
-            sign of the generator's output. "bernoulli": the generator's
-            output is each pixel's probability of being white and a pixel is
-            drawn from it, which is how binarized MNIST was made from grey
-            MNIST; `generate` (and so the export) then returns the
-            probabilities, and `generate_images` draws the pixels. Both pass
-            the gradient straight through the discrete step.
+        binary_pixels: for two-colour (binarized) data: None (default) for
+            continuous pixels, or "threshold": every generated pixel is the
+            sign of the generator's output, exactly 0 or 1 everywhere (in
+            training, `generate` and the export), with the gradient passed
+            straight through. Real binarized images are exactly 0 or 1, so
+            against a continuous generator the discriminator tells real from
+            fake by the grey levels alone (measured on binarized MNIST:
+            validation error 1-5.5%). Drawing each pixel from a probability
+            instead, as binarized MNIST was made, was measured worse and
+            removed (docs/RESULTS.md).
     """
 
     family = "adversarial"
@@ -295,18 +288,11 @@ class AdversarialImageModel(keras.Model):
         """The generator's output -> images in [-1, 1] (GRAN keeps its canvases)."""
         return tf.tanh(tf.cast(generator_output, tf.float32))
 
-    def generate_model_space(self, noise, training=False, averaged=False, seed=None):
-        """Images in [-1, 1] for noise [B, latent_dim].
-
-        With `binary_pixels`, exactly -1 or 1: "threshold" always, "bernoulli"
-        when given a stateless `seed` to draw the pixels with (without one, the
-        probabilities in [-1, 1]).
-        """
+    def generate_model_space(self, noise, training=False, averaged=False):
+        """Images in [-1, 1] for noise [B, latent_dim] (exactly -1 or 1 with `binary_pixels`)."""
         images = self._squash(self.run_network(self.generator, noise, averaged=averaged, training=training))
         if self.binary_pixels == "threshold":
             images = straight_through_sign(images)
-        elif self.binary_pixels == "bernoulli" and seed is not None:
-            images = straight_through_bernoulli(images, seed)
         return images
 
     def generate(self, noise):
@@ -372,13 +358,9 @@ class AdversarialImageModel(keras.Model):
             images, self.augment_shift, tf.random.experimental.stateless_fold_in(seed, stream)
         )
 
-    def pixel_seed(self, seed):
-        """The seed of a step's Bernoulli pixels (`binary_pixels="bernoulli"`): stream 4 of the step's seed."""
-        return tf.random.experimental.stateless_fold_in(seed, 4)
-
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
-        fake = tf.stop_gradient(self.generate_model_space(noise, training=True, seed=self.pixel_seed(seed)))
+        fake = tf.stop_gradient(self.generate_model_space(noise, training=True))
         real, fake = self.augment(real, seed, 1), self.augment(fake, seed, 2)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -406,7 +388,7 @@ class AdversarialImageModel(keras.Model):
         """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes."""
         variables = self.generator_variables()
         with tf.GradientTape() as tape:
-            fake = self.generate_model_space(noise, training=True, seed=self.pixel_seed(seed))
+            fake = self.generate_model_space(noise, training=True)
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
             per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
@@ -475,10 +457,7 @@ class AdversarialImageModel(keras.Model):
         """The generic image hook (docs/ARCHITECTURE.md): float32 colours [num, H, W, C] in [0, 1]."""
         if not hasattr(self, "_generate_fn"):
             self._generate_fn = tf.function(self.generate, reduce_retracing=True)
-        images = self._generate_fn(self.noise(num, seed))
-        if self.binary_pixels == "bernoulli":  # draw each pixel from its probability
-            images = tf.cast(tf.random.stateless_uniform(tf.shape(images), seed=[seed, 1]) < images, tf.float32)
-        return images.numpy()
+        return self._generate_fn(self.noise(num, seed)).numpy()
 
     def probe_pictures(self):
         """Pictures of the fixed probe noise, for the monitoring callbacks."""
