@@ -48,6 +48,10 @@ class Config:
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)
 
+    def with_model(self, description, **model_changes):
+        """A variant of this config: the same training, these constructor kwargs changed, a new description."""
+        return self.replace(model={**self.model, **model_changes}, description=description)
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelSpec:

@@ -31,6 +31,19 @@ def unchanged(before, variables):
     return all(np.array_equal(a, v.numpy()) for a, v in zip(before, variables))
 
 
+def record_discriminator_inputs(model, monkeypatch):
+    """A list that fills with every image batch the (real) discriminator is called on, in call order."""
+    seen = []
+    discriminate = model.discriminate
+
+    def recording(images, **kwargs):
+        seen.append(images.numpy())
+        return discriminate(images, **kwargs)
+
+    monkeypatch.setattr(model, "discriminate", recording)
+    return seen
+
+
 def test_both_adversarial_models_are_registered():
     assert set(ADVERSARIAL) >= {"dcgan", "gran"}
 

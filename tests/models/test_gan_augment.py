@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests.models.test_conformance import batch_for
+from tests.models.test_gan import record_discriminator_inputs
 from tfgen import registry
 from tfgen.models.gan import augment
 from tfgen.training.trainer import default_optimizers
@@ -92,9 +93,7 @@ def test_train_step_shows_the_discriminator_shifted_real_and_fake_images_in_both
     # generator optimizer's step and the stream, and the generator does not change before its own step.
     d_fake = model.generate_model_space(model.training_noise(8, 0), training=True).numpy()
     g_fake = model.generate_model_space(model.training_noise(8, 1), training=True).numpy()
-    seen = []
-    discriminate = model.discriminate
-    monkeypatch.setattr(model, "discriminate", lambda x, **kw: (seen.append(x.numpy()), discriminate(x, **kw))[1])
+    seen = record_discriminator_inputs(model, monkeypatch)
     model.train_step(batch)
     assert len(seen) == 3
     real_shifts, d_fake_shifts, g_fake_shifts = (

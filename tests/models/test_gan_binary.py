@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from export import exporter, serving
 from export.litert_runtime import TFLiteModel
+from tests.models.test_gan import record_discriminator_inputs
 from tfgen import registry
 from tfgen.data import DataSpec
 from tfgen.models.gan.adversarial_model import straight_through_sign
@@ -18,8 +19,7 @@ BINARY = DataSpec("binary_test", (6, 5, 1), 2, np.array([[0, 0, 0], [255, 255, 2
 
 def binary_model(name, seed=0):
     keras.utils.set_random_seed(seed)
-    spec = registry.get(name)
-    model = spec.cls.from_data_spec(BINARY, **dict(spec.config("tiny").model, binary_pixels="threshold"))
+    model = registry.get(name).build(BINARY, "tiny", binary_pixels="threshold")
     model.build_for_data()
     return model
 
@@ -52,17 +52,10 @@ def test_binary_generator_emits_only_the_two_colours_and_still_learns(name):
     assert all(moved), f"{moved.count(False)} generator variables got no gradient through the threshold"
 
 
-def test_both_training_steps_show_the_discriminator_only_binary_images():
+def test_both_training_steps_show_the_discriminator_only_binary_images(monkeypatch):
     model = binary_model("dcgan")
     model.compile(**default_optimizers(model, 1e-3))
-    seen = []
-    judge = model.discriminate
-
-    def recording(images, **kwargs):  # the real discriminator, with its inputs kept
-        seen.append(images.numpy())
-        return judge(images, **kwargs)
-
-    model.discriminate = recording
+    seen = record_discriminator_inputs(model, monkeypatch)
     real = model.to_model_space(tf.constant(np.random.default_rng(0).integers(0, 2, (4, 6, 5, 1)), tf.int32))
     model.d_step(real, model.noise(4, 1), tf.constant([1, 2]))
     model.g_step(model.noise(4, 2), tf.constant([3, 4]))
@@ -76,17 +69,15 @@ def test_binary_pixels_survive_the_config_round_trip_and_bad_settings_are_refuse
     clone = type(model).from_config(model.get_config())
     assert clone.binary_pixels == "threshold"
     spec = registry.get("dcgan")
-    tiny = dict(spec.config("tiny").model)
     with pytest.raises(ValueError, match="two-colour grey palette"):
-        spec.cls.from_data_spec(spec.cls.conformance_spec(), **tiny, binary_pixels="threshold")
+        spec.build(spec.cls.conformance_spec(), "tiny", binary_pixels="threshold")
     with pytest.raises(ValueError, match="binary_pixels must be one of"):
-        spec.cls.from_data_spec(BINARY, **tiny, binary_pixels="bernoulli")
+        spec.build(BINARY, "tiny", binary_pixels="bernoulli")
 
 
 def test_binary_dcgan_exports_binary_images_that_match_keras(tmp_path):
     model = binary_model("dcgan")
-    config = registry.get("dcgan").config("tiny")
-    config = config.replace(model=dict(config.model, binary_pixels="threshold"))
+    config = registry.get("dcgan").config("tiny").with_model("tiny, binary", binary_pixels="threshold")
     run = Run("dcgan", "tiny", config_to_json(config), BINARY.name, None, BINARY, 0)
     result = exporter.export_model(model, run, tmp_path, max_batch=8)
     noise = np.random.default_rng(7).normal(size=(8, model.latent_dim)).astype(np.float32)

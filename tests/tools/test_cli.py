@@ -43,6 +43,15 @@ def test_rerun_resumes_and_extends(tiny_workdir, tmp_path):
     assert "exported version 2" in proc.stdout
 
 
+def test_checkpoint_cadence_below_one_is_refused_before_anything_is_written(tmp_path):
+    workdir = tmp_path / "never"
+    proc = run_tool(
+        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--checkpoint_every=0", check=False
+    )
+    assert proc.returncode != 0 and "checkpoint_every" in proc.stderr
+    assert not workdir.exists()
+
+
 def test_workdir_of_another_run_is_refused(tiny_workdir):
     proc = run_tool(
         "train", "--model=pixelrnn", "--config=default", f"--workdir={tiny_workdir}", "--steps=1", check=False
