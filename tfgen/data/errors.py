@@ -1,7 +1,9 @@
 """Errors raised for bad input data, always naming the file and line."""
 
+from tfgen.errors import UserError
 
-class DataError(ValueError):
+
+class DataError(UserError, ValueError):
     """A data file is missing or malformed.
 
     The message starts with `path:line:` (or just `path:`) so that editors and
