@@ -13,10 +13,12 @@ the run. A non-finite loss stops the run before anything is saved.
 """
 
 import dataclasses
+import functools
 import hashlib
 import json
 import math
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -27,15 +29,16 @@ import tensorflow as tf
 from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import pipeline
+from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
 from tfgen.training import precision, strategies
 from tfgen.training import workdir as wd
 
 
-class NonFiniteLossError(RuntimeError):
+class NonFiniteLossError(UserError, RuntimeError):
     """Training produced a NaN or infinite loss; the last checkpoint is intact."""
 
 
-class WorkerLostError(RuntimeError):
+class WorkerLostError(UserError, RuntimeError):
     """A multi-worker collective failed (a peer died or hung); restart every worker to resume."""
 
 
@@ -58,12 +61,15 @@ class TrainOptions:
     strategy: str = "default"
     num_cpu_devices: int = 1
     collective_timeout: int = 300
+    startup_timeout: int = 600
     jit_compile: bool | None = None
     mixed_precision: bool = False
     num_previews: int = 16
     export: bool = True
     export_formats: tuple = ("saved_model", "tflite")
     verbose: bool = True
+    # Extra keras.callbacks.Callback objects, run like the model's own.
+    callbacks: tuple = ()
 
 
 def default_optimizers(model, learning_rate):
@@ -85,10 +91,10 @@ def _resolve(options):
     }
     cfg = cfg.replace(**changes)
     if cfg.checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
+        raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if cfg.jit_compile and options.strategy != "default":
         if options.jit_compile:  # asked for on the command line: refuse rather than ignore it
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"--jit_compile with --strategy={options.strategy}: XLA cannot compile a step that reads variables "
                 "mirrored on other devices (tensorflow.org/xla/known_issues#tfvariable_on_a_different_device). "
                 "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
@@ -111,7 +117,7 @@ def _prepare_workdir(options, spec, cfg, data_spec, chief):
     if (workdir / wd.RUN_FILE).exists():
         previous = wd.read_run(workdir)
         if previous.identity() != run.identity():
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"{workdir} holds a different run ({previous.model}/{previous.config_name} on "
                 f"{previous.dataset}, seed {previous.seed}); use another --workdir"
             )
@@ -155,6 +161,7 @@ class _Checkpoints:
     def __init__(self, ckpt, workdir, chief, keep, task):
         self.chief = chief
         directory = Path(workdir) / wd.CHECKPOINTS
+        self.keep = keep
         self.shared = tf.train.CheckpointManager(ckpt, str(directory), max_to_keep=keep)
         self.tmp = None if chief else Path(workdir) / ".worker-tmp" / f"{task[0]}-{task[1]}"
         self.ckpt = ckpt
@@ -162,6 +169,30 @@ class _Checkpoints:
     @property
     def latest(self):
         return self.shared.latest_checkpoint
+
+    def restore(self, log):
+        """Restores the newest checkpoint that reads; returns its path, or None for a fresh run.
+
+        A checkpoint that fails to read is reported by path and moved to
+        checkpoints/corrupt/ (by the chief); the next older one is tried.
+        """
+        directory = self.shared.directory
+        for path in reversed(self.shared.checkpoints):
+            try:
+                wd.restore(self.ckpt, path)
+            except CorruptFileError as e:
+                log(f"warning: {e}", flush=True)
+                if self.chief:
+                    log(f"  moved it to {wd.set_aside(path)}/ and trying the previous checkpoint", flush=True)
+                continue
+            if path != self.latest and self.chief:
+                # Later saves and `latest_checkpoint` must not point at the set-aside files.
+                wd.rewind_checkpoint_state(directory, path)
+                self.shared = tf.train.CheckpointManager(self.ckpt, directory, max_to_keep=self.keep)
+            return path
+        if self.shared.checkpoints:
+            raise CorruptFileError(f"{directory}: no checkpoint could be read (see the warnings above)")
+        return None
 
     def save(self, step):
         if self.chief:
@@ -174,25 +205,36 @@ class _Checkpoints:
 def train(options):
     """Trains (or resumes) a run in `options.workdir`; returns a summary dict.
 
-    One distributed (mirrored / multi-worker) training per process: a second
-    strategy in the same process reuses the first one's collective keys and
-    its all-reduces collide with the first's (TensorFlow keeps them per
-    process). `tools/train.py` runs one training per process.
+    A process can run any number of trainings under the default and mirrored
+    strategies (one MirroredStrategy instance serves them all); a
+    multi-worker training is one per process, as TensorFlow allows one
+    cluster per process. `tools/train.py` runs one training per process.
     """
     strategies.configure_cpu_devices(options.num_cpu_devices)
     spec, cfg = _resolve(options)
-    strategy = strategies.make_strategy(options.strategy, options.collective_timeout)
+    strategy = strategies.make_strategy(options.strategy, options.startup_timeout)
     chief = strategies.is_chief(strategy)
-    log = print if options.verbose and chief else (lambda *a, **k: None)
     dataset = options.dataset or spec.default_dataset
     train_images, data_spec = tfdata.load(dataset, "train", options.data_dir)
     val_images, _ = tfdata.load(dataset, "validation", options.data_dir)
-    train_images, val_images = train_images.cache(), val_images.cache()
+    data = (train_images.cache(), val_images.cache(), data_spec)
+    if not chief:  # the chief holds the workdir's lock for the whole cluster
+        return _train(options, spec, cfg, strategy, chief, data)
+    with wd.Lock(options.workdir):
+        return _train(options, spec, cfg, strategy, chief, data)
+
+
+def _train(options, spec, cfg, strategy, chief, data):
+    log = print if options.verbose and chief else (lambda *a, **k: None)
+    warn = functools.partial(print, file=sys.stderr) if chief else log
+    train_images, val_images, data_spec = data
     run = _prepare_workdir(options, spec, cfg, data_spec, chief)
 
     global_batch = cfg.batch_size
     if global_batch % strategy.num_replicas_in_sync:
-        raise ValueError(f"batch size {global_batch} does not divide over {strategy.num_replicas_in_sync} replicas")
+        raise InvalidArgumentError(
+            f"batch size {global_batch} does not divide over {strategy.num_replicas_in_sync} replicas"
+        )
     num_train = data_spec.num_examples["train"]
     steps_per_epoch = pipeline.steps_per_epoch(num_train, global_batch)
     total_steps = options.steps or cfg.epochs * steps_per_epoch
@@ -209,9 +251,9 @@ def train(options):
         step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
     ckpt = wd.checkpoint(model, step, **optimizers)
     checkpoints = _Checkpoints(ckpt, options.workdir, chief, options.keep_checkpoints, strategies.task_info())
-    if checkpoints.latest:
-        ckpt.restore(checkpoints.latest).assert_existing_objects_matched()
-        log(f"resumed from {checkpoints.latest} at step {int(step.numpy())}", flush=True)
+    restored = checkpoints.restore(warn)
+    if restored:
+        log(f"resumed from {restored} at step {int(step.numpy())}", flush=True)
         if options.learning_rate is not None:
             # The optimizer's learning rate is checkpointed too; a rate given
             # on the command line must win over the restored one.
@@ -226,8 +268,7 @@ def train(options):
     if cfg.jit_compile:
         step_fn = tf.function(step_fn, jit_compile=True)
 
-    @tf.function
-    def train_fn(batch):
+    def distributed_step(batch):
         results = strategy.run(step_fn, args=(batch,))
         means = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in results.items()}
         # The loss is computed before the update, so a finite loss can still
@@ -235,6 +276,13 @@ def train(options):
         # anything could checkpoint them.
         finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
         return means, finite
+
+    # Multi-worker: the first step runs with the generous startup timeout
+    # (workers trace and compile at different speeds); the steps after it,
+    # retraced, with the configured one, which then detects a dead or hung
+    # peer. Elsewhere both are the same function.
+    train_fn = tf.function(distributed_step)
+    steady_fn = tf.function(distributed_step) if options.strategy == "multi_worker" else train_fn
 
     eval_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
     eval_batch = max(global_batch, 64)
@@ -245,12 +293,8 @@ def train(options):
 
     # Model-specific monitoring (e.g. a GAN's sample grids and mode-collapse
     # alarm) plugs in as ordinary Keras callbacks, run by this loop.
-    callbacks = keras.callbacks.CallbackList(
-        model.training_callbacks(Path(options.workdir), data_spec) if hasattr(model, "training_callbacks") else [],
-        model=model,
-    )
-    if not chief:
-        callbacks = keras.callbacks.CallbackList([], model=model)
+    own = model.training_callbacks(Path(options.workdir), data_spec) if hasattr(model, "training_callbacks") else []
+    callbacks = keras.callbacks.CallbackList([*own, *options.callbacks] if chief else [], model=model)
     callbacks.on_train_begin()
     start_step = int(step.numpy())
     start_time = time.time()
@@ -272,23 +316,30 @@ def train(options):
             )
 
         batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
+        callbacks.on_epoch_begin(epoch)
+        try:
+            # What came before (validation, checkpoints, the chief's callbacks,
+            # the new iterator) takes each worker its own time; from here on
+            # the workers are in step (resetting a metric is a collective too).
+            strategies.barrier(strategy, options.startup_timeout)
+        except tf.errors.OpError as e:
+            raise _worker_lost(e, options, int(step.numpy()), checkpoints) from e
         for m in model.metrics:
             m.reset_state()
-        callbacks.on_epoch_begin(epoch)
         bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and chief) else 0)
         log(f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}", flush=True)
         for i in range(steps_this_epoch):
             t0 = time.perf_counter()
             try:
-                means, finite = train_fn(next(batches))
+                batch = next(batches)
+                if train_fn is not steady_fn and int(step.numpy()) > start_step:
+                    strategies.set_collective_timeout(strategy, options.collective_timeout)
+                    steady_fn.get_concrete_function(batch)  # traced before the barrier, not inside a timed step
+                    strategies.barrier(strategy, options.startup_timeout)
+                    train_fn = steady_fn
+                means, finite = train_fn(batch)
             except tf.errors.OpError as e:
-                if options.strategy != "multi_worker":
-                    raise
-                raise WorkerLostError(
-                    f"a collective op failed at step {int(step.numpy()) + 1} ({type(e).__name__}): a peer worker "
-                    f"died or stopped answering. Restart every worker with the same command; they resume from "
-                    f"{checkpoints.latest}"
-                ) from e
+                raise _worker_lost(e, options, int(step.numpy()) + 1, checkpoints) from e
             values = {k: float(v) for k, v in means.items()}
             now = int(step.assign_add(1).numpy())
             if now > start_step + 1:  # the first step of a run traces and compiles
@@ -352,6 +403,16 @@ def train(options):
             log(f"exported version {result.version} to {export_dir}", flush=True)
         (Path(options.workdir) / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _worker_lost(error, options, step, checkpoints):
+    """The error to raise for a failed op: WorkerLostError under multi-worker, else the op's own."""
+    if options.strategy != "multi_worker":
+        return error
+    return WorkerLostError(
+        f"a collective op failed at step {step} ({type(error).__name__}): a peer worker died or stopped "
+        f"answering. Restart every worker with the same command; they resume from {checkpoints.latest}"
+    )
 
 
 def _write_previews(model, val_images, data_spec, options, writer, step):

@@ -8,16 +8,24 @@ Layout:
 """
 
 import dataclasses
+import fcntl
 import json
+import os
+import shutil
 from pathlib import Path
 
 import tensorflow as tf
+from google.protobuf import text_format
 
 from tfgen import registry
 from tfgen.data import DataSpec
+from tfgen.errors import CorruptFileError, MissingFileError, WorkdirBusyError
 
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
+LOCK_FILE = ".lock"
+# Checkpoints that failed to read are moved here, never deleted.
+CORRUPT = "corrupt"
 
 
 @dataclasses.dataclass
@@ -45,8 +53,12 @@ class Run:
         return registry.Config(**self.config)
 
     def identity(self):
-        # What may not change when a run is resumed in the same workdir.
-        return (self.model, self.config_name, self.dataset, self.config["model"], self.seed)
+        """What may not change when a run is resumed in the same workdir.
+
+        Compared as the JSON that run.json holds, so a config's tuple and the
+        list read back from the file are the same thing.
+        """
+        return json.dumps([self.model, self.config_name, self.dataset, self.config["model"], self.seed], sort_keys=True)
 
 
 def config_to_json(cfg):
@@ -58,8 +70,11 @@ def config_to_json(cfg):
 def read_run(workdir):
     path = Path(workdir) / RUN_FILE
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no run here (train one with tools/train.py --workdir={workdir})")
-    return Run.from_json(json.loads(path.read_text()))
+        raise MissingFileError(f"{path}: no run here (train one with tools/train.py --workdir={workdir})")
+    try:
+        return Run.from_json(json.loads(path.read_text()))
+    except (ValueError, TypeError, KeyError) as e:
+        raise CorruptFileError(f"{path}: not a tfgen run file ({type(e).__name__}: {e})") from e
 
 
 def write_run(workdir, run):
@@ -91,12 +106,70 @@ def checkpoint(model, step, **optimizers):
     return tf.train.Checkpoint(weights=weights, step=step, **optimizers)
 
 
+def checkpoint_files(prefix):
+    """The files of one checkpoint (its index and data shards)."""
+    prefix = Path(prefix)
+    return sorted(prefix.parent.glob(prefix.name + ".*"))
+
+
+def restore(ckpt, path, partial=False):
+    """Restores `ckpt` from `path`; a checkpoint that cannot be read raises CorruptFileError naming it.
+
+    With `partial`, objects the checkpoint holds but `ckpt` lacks (the
+    optimizer's slots, when only the model is wanted) are allowed.
+    """
+    try:
+        status = ckpt.restore(path)
+        if partial:
+            status.expect_partial()
+        status.assert_existing_objects_matched()
+    except (tf.errors.OpError, IndexError, ValueError, AssertionError) as e:
+        # A truncated data file raises IndexError, a zero-filled one OpError.
+        # A checkpoint that reads but does not fit the model (a foreign one)
+        # raises AssertionError; it is reported the same way, by path.
+        detail = str(e).splitlines()[0] if str(e) else type(e).__name__
+        files = ", ".join(p.name for p in checkpoint_files(path)) or "no files"
+        raise CorruptFileError(f"{path}: checkpoint cannot be read ({files}): {type(e).__name__}: {detail}") from e
+
+
+def set_aside(prefix):
+    """Moves a checkpoint's files to checkpoints/corrupt/ (keeping them for inspection); returns the folder."""
+    prefix = Path(prefix)
+    dest = prefix.parent / CORRUPT
+    dest.mkdir(exist_ok=True)
+    for f in checkpoint_files(prefix):
+        target = dest / f.name
+        n = 1
+        while target.exists():  # the same step can go corrupt twice
+            target = dest / f"{f.name}.{n}"
+            n += 1
+        shutil.move(str(f), str(target))
+    return dest
+
+
+def rewind_checkpoint_state(directory, path):
+    """Makes `path` the latest checkpoint in the directory's `checkpoint` file, dropping the newer ones.
+
+    Timestamps are kept, so the CheckpointManager still rotates the older ones.
+    """
+    state = tf.train.get_checkpoint_state(directory)
+    pairs = list(zip(state.all_model_checkpoint_paths, state.all_model_checkpoint_timestamps))
+    names = [Path(p).name for p in state.all_model_checkpoint_paths]
+    keep = pairs[: names.index(Path(path).name) + 1]
+    state.model_checkpoint_path = Path(path).name
+    del state.all_model_checkpoint_paths[:]
+    del state.all_model_checkpoint_timestamps[:]
+    state.all_model_checkpoint_paths.extend(Path(p).name for p, _ in keep)
+    state.all_model_checkpoint_timestamps.extend(t for _, t in keep)
+    tmp = Path(directory) / "checkpoint.tmp"
+    tmp.write_text(text_format.MessageToString(state))
+    tmp.replace(Path(directory) / "checkpoint")
+
+
 def restore_model(model, path):
     """Restores every model weight from a checkpoint, failing if any is missing."""
     step = tf.Variable(0, dtype=tf.int64)
-    status = checkpoint(model, step).restore(path)
-    status.expect_partial()  # optimizer slots are not needed to use the model
-    status.assert_existing_objects_matched()
+    restore(checkpoint(model, step), path, partial=True)  # optimizer slots are not needed to use the model
     return int(step.numpy())
 
 
@@ -110,5 +183,46 @@ def load_model(workdir):
     ckpt_dir = Path(workdir) / CHECKPOINTS
     latest = tf.train.latest_checkpoint(str(ckpt_dir))
     if latest is None:
-        raise FileNotFoundError(f"{ckpt_dir}: no checkpoint to load")
+        raise MissingFileError(f"{ckpt_dir}: no checkpoint to load")
     return model, run, restore_model(model, latest)
+
+
+class Lock:
+    """One writer per workdir: an exclusive `flock` on <workdir>/.lock, held while training.
+
+    The kernel drops the lock when its process dies, however it dies, so a
+    lock file left by a killed run never blocks the next one. The file holds
+    the holder's pid and command line for the message a second writer gets.
+    """
+
+    def __init__(self, workdir):
+        self.path = Path(workdir) / LOCK_FILE
+        self.fd = None
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.read(fd, 4096).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise WorkdirBusyError(
+                f"{self.path.parent} is in use by {holder}; wait for it to finish or use another --workdir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"process {os.getpid()} ({_command_line()})".encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc):
+        os.ftruncate(self.fd, 0)
+        os.close(self.fd)  # closing releases the flock
+        self.fd = None
+
+
+def _command_line():
+    try:
+        return Path("/proc/self/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return "?"
