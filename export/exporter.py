@@ -10,6 +10,7 @@ from pathlib import Path
 
 from export import layout, saved_model, tflite
 from export import metadata as md
+from tfgen.errors import ExistingFileError, InvalidArgumentError, UnknownNameError
 
 FORMATS = ("saved_model", "tflite")
 DEFAULT_MAX_BATCH = 256
@@ -47,6 +48,22 @@ def build_metadata(model, run, version, max_batch, step=None):
     }
 
 
+def check_options(formats=FORMATS, max_batch=DEFAULT_MAX_BATCH, variants=tflite.VARIANTS):
+    """Refuses unknown formats or TFLite variants and an out-of-range max_batch, before any work."""
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise UnknownNameError(f"unknown export formats {sorted(unknown)}; choose from {', '.join(FORMATS)}")
+    if not formats:
+        raise InvalidArgumentError(f"no export formats given; choose from {', '.join(FORMATS)}")
+    unknown = set(variants) - set(tflite.VARIANTS)
+    if unknown:
+        raise UnknownNameError(f"unknown TFLite variants {sorted(unknown)}; choose from {', '.join(tflite.VARIANTS)}")
+    if "tflite" in formats and not variants:
+        raise InvalidArgumentError(f"no TFLite variants given; choose from {', '.join(tflite.VARIANTS)}")
+    if not 1 <= max_batch <= 1 << 16:
+        raise InvalidArgumentError(f"max_batch must be in 1..65536, got {max_batch}")
+
+
 def export_model(
     model,
     run,
@@ -58,15 +75,14 @@ def export_model(
     step=None,
     serving_base_path=None,
 ):
-    unknown = set(formats) - set(FORMATS)
-    if unknown:
-        raise ValueError(f"unknown export formats {sorted(unknown)}; choose from {FORMATS}")
-    if not 1 <= max_batch <= 1 << 16:
-        raise ValueError(f"max_batch must be in 1..65536, got {max_batch}")
+    check_options(formats, max_batch, variants)
     export_dir = Path(export_dir)
     name = run.model
     sm_base, tfl_base = export_dir / name, export_dir / "tflite" / name
     version = int(version) if version is not None else layout.next_version(sm_base, tfl_base)
+    for fmt, base in (("saved_model", sm_base), ("tflite", tfl_base)):
+        if fmt in formats and (base / str(version)).exists():  # checked again when publishing
+            raise ExistingFileError(f"{base / str(version)} already exists; export a new --version")
     meta = build_metadata(model, run, version, max_batch, step)
     result = ExportResult(version, None, {}, meta)
     if "saved_model" in formats:
@@ -85,5 +101,6 @@ def export_workdir(workdir, export_dir=None, **kwargs):
     """Exports a workdir's latest checkpoint; export_dir defaults to <workdir>/export."""
     from tfgen.training import workdir as wd
 
+    check_options(**{k: kwargs[k] for k in ("formats", "max_batch", "variants") if k in kwargs})
     model, run, step = wd.load_model(workdir)
     return export_model(model, run, export_dir or Path(workdir) / "export", step=step, **kwargs)

@@ -17,6 +17,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
+from tfgen.errors import ExistingFileError
+
 TMP_PREFIX = ".tmp-"
 
 
@@ -43,13 +45,13 @@ def remove_stale(base):
 def atomic_version_dir(base, version):
     """Yields a temporary directory that becomes <base>/<version> on success.
 
-    Raises FileExistsError if that version already exists: versions are
+    Raises ExistingFileError (a FileExistsError) if that version already exists: versions are
     immutable once published (a server may have loaded it).
     """
     base = Path(base)
     final = base / str(int(version))
     if final.exists():
-        raise FileExistsError(f"{final} already exists; export a new --version")
+        raise ExistingFileError(f"{final} already exists; export a new --version")
     base.mkdir(parents=True, exist_ok=True)
     remove_stale(base)
     tmp = base / f"{TMP_PREFIX}{int(version)}-{uuid.uuid4().hex[:8]}"

@@ -12,6 +12,7 @@ import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
 from export import metadata as md
+from tfgen.errors import CorruptFileError, MissingFileError
 
 
 class TFLiteModel:
@@ -30,9 +31,12 @@ class TFLiteModel:
     def __init__(self, path, metadata_path=None, num_threads=None):
         self.path = Path(path)
         if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such TFLite model")
+            raise MissingFileError(f"{self.path}: no such TFLite model")
         self.metadata = md.read(metadata_path or self.path.parent)
-        self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        try:
+            self.interpreter = Interpreter(model_path=str(self.path), num_threads=num_threads)
+        except ValueError as e:  # LiteRT's answer to a truncated or foreign file
+            raise CorruptFileError(f"{self.path}: not a readable TFLite model ({e})") from None
         self._runners = {}
 
     @property

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import numpy as np
 
+from tfgen.errors import CorruptFileError, InvalidArgumentError, MissingFileError
 from tfgen.signatures import TensorInput
 
 METADATA_FILE = "tfgen.json"
 
 
-class RequestError(ValueError):
-    """A request that the model must refuse; the message names the input."""
+class RequestError(InvalidArgumentError):
+    """A request that the model must refuse; the message names the input (a user error, so a ValueError)."""
 
 
 def write(path, metadata):
@@ -31,8 +32,14 @@ def read(path):
         candidates = [path / METADATA_FILE, path / "assets.extra" / METADATA_FILE]
         path = next((p for p in candidates if p.is_file()), candidates[0])
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no tfgen export metadata here")
-    return json.loads(path.read_text())
+        raise MissingFileError(f"{path}: no tfgen export metadata here")
+    try:
+        metadata = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise CorruptFileError(f"{path}: not tfgen export metadata ({e})") from None
+    if not isinstance(metadata, dict) or not {"signatures", "max_batch"} <= set(metadata):
+        raise CorruptFileError(f"{path}: not tfgen export metadata (no 'signatures' and 'max_batch')")
+    return metadata
 
 
 def signature_inputs(metadata, signature):

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import visualize
+from tfgen.errors import InvalidArgumentError
 
 GRID_EXTENT = 1.5
 
@@ -167,7 +168,7 @@ def write_workdirs(workdirs, out_dir, split="validation", num_pairs=8, seed=0, l
     for workdir in workdirs:
         model, run, _ = wd.load_model(workdir)
         if run.data_spec.kind != "image" or not hasattr(model, "prior_codes"):
-            raise ValueError(f"{workdir}: {run.model} is not an image autoencoder or VAE")
+            raise InvalidArgumentError(f"{workdir}: {run.model} is not an image autoencoder or VAE")
         pictures = write_pictures(model, run, out_dir / Path(workdir).name, split, None, num_pairs, seed, limit)
         written.extend(pictures.values())
         loaded.append((model, run))
@@ -175,7 +176,7 @@ def write_workdirs(workdirs, out_dir, split="validation", num_pairs=8, seed=0, l
         first = loaded[0][1]
         other = next((r for _, r in loaded if r.dataset != first.dataset), None)
         if other is not None:
-            raise ValueError(f"cannot compare models of {first.dataset} and {other.dataset}")
+            raise InvalidArgumentError(f"cannot compare models of {first.dataset} and {other.dataset}")
         images, _ = tfdata.load(first.dataset, split, first.data_dir)
         examples = np.stack(list(images.take(2 * num_pairs).as_numpy_iterator()))
         rgb = comparison([m for m, _ in loaded], examples, first.data_spec.palette, 2 * num_pairs, seed)

@@ -18,6 +18,8 @@ from typing import Any
 
 import keras
 
+from tfgen.errors import UnknownNameError
+
 REQUIRED_CONFIGS = ("tiny", "default")
 
 
@@ -63,7 +65,9 @@ class ModelSpec:
 
     def config(self, name):
         if name not in self.configs:
-            raise KeyError(f"model {self.name!r} has no config {name!r}; choose one of {', '.join(self.configs)}")
+            raise UnknownNameError(
+                f"model {self.name!r} has no config {name!r}; choose one of {', '.join(self.configs)}"
+            )
         return self.configs[name]
 
     def build(self, data_spec, config="default", **overrides):
@@ -101,7 +105,7 @@ def _load_all():
 def get(name) -> ModelSpec:
     _load_all()
     if name not in _REGISTRY:
-        raise KeyError(f"unknown model {name!r}; registered models: {', '.join(names())}")
+        raise UnknownNameError(f"unknown model {name!r}; registered models: {', '.join(names())}")
     return _REGISTRY[name]
 
 

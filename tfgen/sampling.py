@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from tfgen import data as tfdata
 from tfgen import visualize
+from tfgen.errors import InvalidArgumentError
 from tfgen.training import workdir as wd
 
 MAX_NUM = 1024  # a PNG of more images than this is not something a person looks at
@@ -12,7 +13,16 @@ MAX_NUM = 1024  # a PNG of more images than this is not something a person looks
 
 def check_num(num):
     if not 1 <= num <= MAX_NUM:
-        raise ValueError(f"number of images must be in 1..{MAX_NUM}, got {num}")
+        raise InvalidArgumentError(f"number of images must be in 1..{MAX_NUM}, got {num}")
+
+
+def check_request(num, temperature, cover=None):
+    """Refuses a bad count, temperature or cover fraction before anything is loaded."""
+    check_num(num)
+    if not temperature > 0:
+        raise InvalidArgumentError(f"temperature must be > 0, got {temperature}")
+    if cover is not None and not 0 < cover < 1:
+        raise InvalidArgumentError(f"cover must be a fraction in (0, 1), got {cover}")
 
 
 def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, split="validation", data_dir=None):
@@ -24,15 +34,15 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
             original, covered, completed).
     Returns: the int images drawn, [num, H, W, C].
     """
-    check_num(num)
-    if temperature <= 0:
-        raise ValueError(f"temperature must be > 0, got {temperature}")
+    check_request(num, temperature, cover)
     model, run, _ = wd.load_model(workdir)
     palette = run.data_spec.palette
     if not hasattr(model, "complete"):
         # No categorical sampler (GANs, energy models): draw through the image hook.
         if cover is not None or temperature != 1.0:
-            raise ValueError(f"{run.model} has no temperature and cannot complete images; drop --temperature/--cover")
+            raise InvalidArgumentError(
+                f"{run.model} has no temperature and cannot complete images; drop --temperature/--cover"
+            )
         from tfgen.data import colours
 
         images = model.generate_images(num, seed)
@@ -44,8 +54,6 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
         images = tf.function(model.sample)(noise, temps).numpy()
         visualize.save_png(out, visualize.grid(visualize.render(images, palette)))
         return images
-    if not 0 < cover < 1:
-        raise ValueError(f"cover must be a fraction in (0, 1), got {cover}")
     source, _ = tfdata.load(run.dataset, split, data_dir or run.data_dir)
     originals = np.stack(list(source.take(num).as_numpy_iterator()))
     n = len(originals)
@@ -66,7 +74,7 @@ def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=N
     from export import metadata as md
     from export.serving import ServingSession
 
-    check_num(num)
+    check_request(num, temperature)
     meta = md.read(version_dir)
     signature = signature or meta["default_signature"]
     inputs = md.generating_request(meta, signature, num, seed, temperature)

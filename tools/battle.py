@@ -16,8 +16,9 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import json
 
-from absl import app, flags
+from absl import flags
 
+from tfgen import cli
 from tfgen.data import datasets
 from tfgen.evaluation import gam
 
@@ -33,15 +34,10 @@ flags.DEFINE_float("tolerance", 0.1, "Declare a winner only when |r_test - 1| <=
 
 def main(argv):
     del argv
-    try:
-        result = gam.battle(
-            FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir
-        )
-    except (ValueError, FileNotFoundError) as e:
-        sys.exit(f"error: {e}")
+    result = gam.battle(FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir)
     print(gam.table(result))
     print(json.dumps(result))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

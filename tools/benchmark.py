@@ -25,7 +25,7 @@ import json
 
 from absl import app, flags
 
-from tfgen import registry
+from tfgen import cli, registry
 from tfgen.benchmark import architectures, autoregressive, export_latency, strategies, timing
 
 FLAGS = flags.FLAGS
@@ -166,4 +166,4 @@ def training_and_sampling():
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -21,8 +21,9 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 import json
 
-from absl import app, flags
+from absl import flags
 
+from tfgen import cli
 from tfgen.data import datasets
 from tfgen.evaluation import likelihood
 
@@ -63,4 +64,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -14,9 +14,10 @@ import sys
 # top-level `export` package for every tool. The checkout root goes there instead.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from absl import app, flags
+from absl import flags
 
 from export import exporter, tflite
+from tfgen import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -49,4 +50,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -16,8 +16,9 @@ import sys
 # top-level `export` package for every tool. The checkout root goes there instead.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from absl import app, flags
+from absl import flags
 
+from tfgen import cli
 from tfgen.models.sentence_vae import sentence_interpolation
 
 FLAGS = flags.FLAGS
@@ -30,14 +31,11 @@ flags.DEFINE_integer("beam_width", 5, "Hypotheses kept by beam search.")
 
 def main(argv):
     del argv
-    try:
-        rows = sentence_interpolation.interpolate_workdir(
-            FLAGS.workdir, FLAGS.first, FLAGS.second, FLAGS.steps, FLAGS.beam_width
-        )
-    except ValueError as e:
-        sys.exit(f"error: {e}")
+    rows = sentence_interpolation.interpolate_workdir(
+        FLAGS.workdir, FLAGS.first, FLAGS.second, FLAGS.steps, FLAGS.beam_width
+    )
     print(sentence_interpolation.format_rows(rows, FLAGS.beam_width))
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -21,9 +21,9 @@ sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 from pathlib import Path
 
-from absl import app, flags
+from absl import flags
 
-from tfgen import latent_pictures
+from tfgen import cli, latent_pictures
 from tfgen.data import datasets
 
 FLAGS = flags.FLAGS
@@ -45,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

@@ -22,7 +22,7 @@ from absl import app, flags
 
 from export import client
 from export import metadata as md
-from tfgen import visualize
+from tfgen import cli, visualize
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("metadata", None, "Export version dir or tfgen.json.", required=True)
@@ -58,4 +58,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

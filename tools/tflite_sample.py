@@ -7,7 +7,6 @@ same --num and --seed it writes the same images as
 `tools/sample.py --export_dir=<SavedModel version dir>`.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -16,12 +15,12 @@ from pathlib import Path
 sys.path[0] = str(Path(__file__).resolve().parents[1])
 
 from export.litert_runtime import TFLiteModel  # noqa: E402
-from export.metadata import RequestError, generating_request  # noqa: E402
-from tfgen import visualize  # noqa: E402
+from export.metadata import generating_request  # noqa: E402
+from tfgen import cli, visualize  # noqa: E402
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help=".tflite file (tfgen.json beside it)")
     parser.add_argument("--num", type=int, default=16)
     parser.add_argument("--seed", type=int, default=0)
@@ -31,16 +30,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     model = TFLiteModel(args.model)
     signature = args.signature or model.metadata["default_signature"]
-    if signature not in model.signature_names:
+    if args.signature is None and signature not in model.signature_names:
         signature = next(s for s in ("sample", "generate") if s in model.signature_names)
-    try:
-        inputs = generating_request(model.metadata, signature, args.num, args.seed, args.temperature)
-        images = model.run(signature, **inputs)["images"]
-    except RequestError as e:
-        sys.exit(f"error: {e}")
+    inputs = generating_request(model.metadata, signature, args.num, args.seed, args.temperature)
+    images = model.run(signature, **inputs)["images"]
     visualize.save_png(args.out, visualize.grid(visualize.render_export(images, model.metadata)))
     print(f"wrote {len(images)} images to {args.out}")
 
 
 if __name__ == "__main__":
-    main()
+    cli.run_plain(main)

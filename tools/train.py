@@ -12,9 +12,9 @@ import sys
 # top-level `export` package for every tool. The checkout root goes there instead.
 sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-from absl import app, flags
+from absl import flags
 
-from tfgen import registry
+from tfgen import cli, registry
 from tfgen.data import datasets
 from tfgen.training import strategies, trainer
 
@@ -41,7 +41,18 @@ flags.DEFINE_integer(
 )
 flags.DEFINE_enum("strategy", "default", strategies.STRATEGIES, "tf.distribute strategy; multi_worker reads TF_CONFIG.")
 flags.DEFINE_integer("num_cpu_devices", 1, "Logical CPU devices (for --strategy=mirrored without GPUs).", lower_bound=1)
-flags.DEFINE_integer("collective_timeout", 300, "multi_worker: seconds before a dead peer fails the others.")
+flags.DEFINE_integer(
+    "collective_timeout",
+    300,
+    "multi_worker: seconds a training step may wait for its peers (from the second step on).",
+    lower_bound=1,
+)
+flags.DEFINE_integer(
+    "startup_timeout",
+    600,
+    "multi_worker: seconds the first step and the epoch-end sync may wait for slower peers.",
+    lower_bound=1,
+)
 flags.DEFINE_bool("jit_compile", None, "XLA-compile the train step (default: the config's).")
 flags.DEFINE_bool("mixed_precision", False, "bfloat16 compute on CPU, float16 with loss scaling on GPU.")
 flags.DEFINE_integer("num_previews", 16, "Samples in samples.png (0: write no pictures).", lower_bound=0)
@@ -68,18 +79,16 @@ def main(argv):
         strategy=FLAGS.strategy,
         num_cpu_devices=FLAGS.num_cpu_devices,
         collective_timeout=FLAGS.collective_timeout,
+        startup_timeout=FLAGS.startup_timeout,
         jit_compile=FLAGS.jit_compile,
         mixed_precision=FLAGS.mixed_precision,
         num_previews=FLAGS.num_previews,
         export=FLAGS.export,
     )
-    try:
-        summary = trainer.train(options)
-    except (trainer.NonFiniteLossError, trainer.WorkerLostError, ValueError) as e:
-        sys.exit(f"error: {e}")
+    summary = trainer.train(options)
     print(f"done: {summary['steps']} steps in {workdir}; validation {summary['validation']}")
     print(f"weights sha256 {summary['weights_sha256']}; {summary['examples_per_s'] or 0:.1f} examples/s")
 
 
 if __name__ == "__main__":
-    app.run(main)
+    cli.run(main)

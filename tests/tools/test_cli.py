@@ -4,7 +4,6 @@ import json
 import shutil
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from tests.conftest import run_tool
@@ -43,22 +42,6 @@ def test_rerun_resumes_and_extends(tiny_workdir, tmp_path):
     assert "exported version 2" in proc.stdout
 
 
-def test_checkpoint_cadence_below_one_is_refused_before_anything_is_written(tmp_path):
-    workdir = tmp_path / "never"
-    proc = run_tool(
-        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--checkpoint_every=0", check=False
-    )
-    assert proc.returncode != 0 and "checkpoint_every" in proc.stderr
-    assert not workdir.exists()
-
-
-def test_workdir_of_another_run_is_refused(tiny_workdir):
-    proc = run_tool(
-        "train", "--model=pixelrnn", "--config=default", f"--workdir={tiny_workdir}", "--steps=1", check=False
-    )
-    assert proc.returncode != 0 and "holds a different run" in proc.stderr
-
-
 def test_evaluate_prints_json_last(tiny_workdir):
     proc = run_tool("evaluate", f"--workdir={tiny_workdir}", "--split=validation")
     result = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -88,25 +71,6 @@ def test_sample_and_complete(tiny_workdir, tmp_path):
     np.testing.assert_array_equal(a, b)  # same seed, same picture
     run_tool("sample", f"--workdir={tiny_workdir}", "--num=3", "--cover=0.75", f"--out={tmp_path / 'c.png'}")
     assert (tmp_path / "c.png").is_file()
-
-
-@pytest.mark.parametrize(
-    "args, words",
-    [
-        (["--num=1000000000"], "number of images must be in 1..1024"),
-        (["--temperature=0"], "temperature must be > 0"),
-        (["--cover=1.5"], "cover must be a fraction"),
-    ],
-)
-def test_sample_rejects_bad_requests(tiny_workdir, tmp_path, args, words):
-    proc = run_tool("sample", f"--workdir={tiny_workdir}", f"--out={tmp_path / 'x.png'}", *args, check=False)
-    assert proc.returncode != 0 and words in proc.stderr
-    assert not (tmp_path / "x.png").exists()
-
-
-def test_missing_workdir(tmp_path):
-    proc = run_tool("evaluate", f"--workdir={tmp_path / 'nothing'}", check=False)
-    assert proc.returncode != 0 and "no run here" in proc.stderr
 
 
 def test_pokemon_tiny_training_run(tmp_path, pokemon_dir):

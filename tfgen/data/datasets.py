@@ -21,6 +21,7 @@ import tensorflow_datasets as tfds
 
 from tfgen.data import builders, palette_files
 from tfgen.data.errors import DataError
+from tfgen.errors import InvalidArgumentError, UnknownNameError
 
 SPLITS = ("train", "validation", "all")
 DEFAULT_DATASET = "digits"
@@ -97,7 +98,7 @@ def shared_data_dir(subdir):
 
 def _check_split(split):
     if split not in SPLITS:
-        raise ValueError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
+        raise UnknownNameError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
 
 
 def _tfds_split(builder, split):
@@ -107,7 +108,7 @@ def _tfds_split(builder, split):
     if split == "all":
         return "+".join(available)
     if split not in available:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{builder.name} prepared from {builder.data_dir} has no {split!r} split "
             f"(it has {', '.join(available)}; validation takes every tenth example)"
         )
@@ -252,7 +253,7 @@ def load(name, split="train", data_dir=None):
             for the embedded digits).
     """
     if name not in _LOADERS:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(names())}")
+        raise UnknownNameError(f"unknown dataset {name!r}; choose one of {', '.join(names())}")
     _check_split(split)
     return _LOADERS[name](split, data_dir)
 

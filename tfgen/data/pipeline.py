@@ -8,6 +8,8 @@ sees the same global batches as a run on one (each replica takes its slice).
 
 import tensorflow as tf
 
+from tfgen.errors import InvalidArgumentError
+
 SHUFFLE_BUFFER_CAP = 100_000
 
 
@@ -51,5 +53,7 @@ def eval_batches(images, batch_size):
 def steps_per_epoch(num_examples, global_batch_size):
     steps = num_examples // global_batch_size
     if steps < 1:
-        raise ValueError(f"batch size {global_batch_size} is larger than the training split ({num_examples} examples)")
+        raise InvalidArgumentError(
+            f"batch size {global_batch_size} is larger than the training split ({num_examples} examples)"
+        )
     return steps

@@ -29,6 +29,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import features as feature_nets
 from tfgen.evaluation.generated import generate_colours
 from tfgen.evaluation.likelihood import check_compatible
@@ -121,7 +122,7 @@ def battle(workdir_a, workdir_b, num_samples=None, split="validation", seed=0, t
     b, run_b, step_b = wd.load_model(workdir_b)
     for name, m, run in (("a", a, run_a), ("b", b, run_b)):
         if not is_adversarial(m):
-            raise ValueError(
+            raise InvalidArgumentError(
                 f"--{name}: {run.model} is not an adversarial model (family {m.family}); "
                 "GAM needs each model's discriminator and generator"
             )

@@ -27,6 +27,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.data import colours as colour_space
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import features as feature_nets
 from tfgen.evaluation import sample_quality as sq
 from tfgen.evaluation.likelihood import check_compatible
@@ -48,7 +49,7 @@ def image_sampler(model):
     signatures = model.signatures() if hasattr(model, "signatures") else []
     sig = next((s for s in signatures if s.name == getattr(model, "default_signature", None)), None)
     if sig is None or "images" not in sig.outputs or any(i.dtype != "float32" for i in sig.inputs):
-        raise ValueError(
+        raise InvalidArgumentError(
             f"{type(model).__name__} does not generate images: it has no generate_images(num, seed) hook "
             "and its default signature is not a noise-in sampler with an 'images' output (docs/ARCHITECTURE.md)"
         )

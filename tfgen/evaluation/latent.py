@@ -19,6 +19,7 @@ import tensorflow as tf
 
 from tfgen import data as tfdata
 from tfgen.data import pipeline
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import importance
 from tfgen.evaluation.likelihood import check_compatible
 from tfgen.losses import latent as latent_losses
@@ -78,7 +79,7 @@ def evaluate_latent_workdir(
     """`evaluate_latent` on a workdir's latest checkpoint; returns a JSON-able dict."""
     model, run, step = wd.load_model(workdir)
     if not hasattr(model, "encode_for_likelihood"):
-        raise ValueError(f"{run.model} has no code posterior to importance-sample (not a VAE)")
+        raise InvalidArgumentError(f"{run.model} has no code posterior to importance-sample (not a VAE)")
     examples, spec = tfdata.load(run.dataset, split, run.data_dir)
     check_compatible(run.data_spec, spec)
     if max_examples:

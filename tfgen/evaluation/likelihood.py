@@ -3,6 +3,7 @@
 import numpy as np
 
 from tfgen import data as tfdata
+from tfgen.errors import InvalidArgumentError
 from tfgen.training import trainer
 from tfgen.training import workdir as wd
 
@@ -10,15 +11,17 @@ from tfgen.training import workdir as wd
 def check_compatible(trained, other):
     """Raises if `other` data cannot be scored by a model trained on `trained`."""
     if trained.kind != other.kind or tuple(trained.vocabulary) != tuple(other.vocabulary):
-        raise ValueError(f"model was trained on {trained.name} ({trained.kind}); {other.name} is not compatible")
+        raise InvalidArgumentError(
+            f"model was trained on {trained.name} ({trained.kind}); {other.name} is not compatible"
+        )
     if tuple(trained.image_shape) != tuple(other.image_shape) or trained.num_classes != other.num_classes:
-        raise ValueError(
+        raise InvalidArgumentError(
             f"model was trained on {trained.name} {trained.image_shape} with {trained.num_classes} values "
             f"per pixel; {other.name} has {other.image_shape} with {other.num_classes}"
         )
     if not np.array_equal(trained.palette, other.palette):
         # Same indices with other colours would be scored, but meaninglessly.
-        raise ValueError(f"{other.name}'s palette differs from the one the model was trained with")
+        raise InvalidArgumentError(f"{other.name}'s palette differs from the one the model was trained with")
 
 
 def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", batch_size=64):

@@ -12,6 +12,7 @@ import numpy as np
 from sklearn.decomposition import PCA
 
 from tfgen import data as tfdata
+from tfgen.errors import InvalidArgumentError
 
 
 def _matrix(images, num_classes, limit=None):
@@ -27,12 +28,12 @@ def pca_baseline(dataset, data_dir=None, components=30, split="validation", max_
     """
     train, spec = tfdata.load(dataset, "train", data_dir)
     if spec.kind != "image":
-        raise ValueError(f"PCA baseline needs images; {dataset} holds {spec.kind}")
+        raise InvalidArgumentError(f"PCA baseline needs images; {dataset} holds {spec.kind}")
     held_out, _ = tfdata.load(dataset, split, data_dir)
     x_train = _matrix(train, spec.num_classes, max_train)
     x_test = _matrix(held_out, spec.num_classes)
     if not 1 <= components <= min(x_train.shape):
-        raise ValueError(f"components must be in 1..{min(x_train.shape)}, got {components}")
+        raise InvalidArgumentError(f"components must be in 1..{min(x_train.shape)}, got {components}")
     pca = PCA(n_components=components, random_state=seed).fit(x_train)
     reconstructed = pca.inverse_transform(pca.transform(x_test))
     error = np.sum(np.square(reconstructed - x_test), axis=1)

@@ -3,8 +3,17 @@
 import numpy as np
 import tensorflow as tf
 
+from tfgen.errors import InvalidArgumentError
+
 MAX_STEPS = 101
 MAX_BEAM = 64
+
+
+def check_options(steps, beam_width):
+    if not 2 <= steps <= MAX_STEPS:
+        raise InvalidArgumentError(f"steps must be in 2..{MAX_STEPS}, got {steps}")
+    if not 1 <= beam_width <= MAX_BEAM:
+        raise InvalidArgumentError(f"beam width must be in 1..{MAX_BEAM}, got {beam_width}")
 
 
 def interpolate(model, first, second, steps=7, beam_width=5):
@@ -12,10 +21,7 @@ def interpolate(model, first, second, steps=7, beam_width=5):
 
     Codes are the posterior means; the point at fraction f is (1 - f) a + f b.
     """
-    if not 2 <= steps <= MAX_STEPS:
-        raise ValueError(f"steps must be in 2..{MAX_STEPS}, got {steps}")
-    if not 1 <= beam_width <= MAX_BEAM:
-        raise ValueError(f"beam width must be in 1..{MAX_BEAM}, got {beam_width}")
+    check_options(steps, beam_width)
     mean, _ = model.posterior(tf.constant([first, second]))
     fractions = np.linspace(0.0, 1.0, steps, dtype=np.float32)
     codes = (1 - fractions[:, None]) * mean[0].numpy() + fractions[:, None] * mean[1].numpy()
@@ -27,9 +33,10 @@ def interpolate(model, first, second, steps=7, beam_width=5):
 def interpolate_workdir(workdir, first, second, steps=7, beam_width=5):
     from tfgen.training import workdir as wd
 
+    check_options(steps, beam_width)  # before the model is loaded
     model, run, _ = wd.load_model(workdir)
     if run.data_spec.kind != "text":
-        raise ValueError(f"{workdir}: {run.model} does not model sentences")
+        raise InvalidArgumentError(f"{workdir}: {run.model} does not model sentences")
     return interpolate(model, first, second, steps, beam_width)
 
 

@@ -12,11 +12,12 @@ import keras
 import tensorflow as tf
 
 from tfgen.data import text_files
+from tfgen.errors import InvalidArgumentError
 
 EMPTY_MESSAGE = "sentences: a sentence is empty (no words); every sentence needs at least one word"
 
 
-class EmptySentenceError(ValueError):
+class EmptySentenceError(InvalidArgumentError):
     """A sentence without words was given to the tokenizer."""
 
 
