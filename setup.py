@@ -1,6 +1,13 @@
 """tfgen: a TensorFlow/Keras model zoo of deep generative models."""
 
+from pathlib import Path
+
 from setuptools import find_packages, setup
+
+# export/ and tools/ stay at the top of the checkout (the design card's layout)
+# but install inside tfgen, so nothing called `export` lands in site-packages.
+PACKAGE_DIR = {"tfgen.export": "export", "tfgen.tools": "tools"}
+TOOLS = sorted(p.stem for p in Path(__file__).with_name("tools").glob("*.py") if not p.stem.startswith("_"))
 
 setup(
     name="tfgen",
@@ -9,7 +16,11 @@ setup(
     long_description=open("README.md", encoding="utf-8").read(),
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
-    packages=find_packages(include=["tfgen", "tfgen.*", "export", "export.*"]),
+    packages=find_packages(include=["tfgen", "tfgen.*"]) + list(PACKAGE_DIR),
+    package_dir=PACKAGE_DIR,
+    entry_points={
+        "console_scripts": [f"tfgen-{name.replace('_', '-')}=tfgen.tools.{name}:run" for name in TOOLS],
+    },
     install_requires=[
         # The full `tensorflow` wheel, not tensorflow-cpu: tensorflow-serving-api
         # depends on `tensorflow`, and both installed would overwrite each other.

@@ -8,9 +8,9 @@ import dataclasses
 import time
 from pathlib import Path
 
-from export import layout, saved_model, tflite
-from export import metadata as md
 from tfgen.errors import ExistingFileError, InvalidArgumentError, UnknownNameError
+from tfgen.export import layout, saved_model, tflite
+from tfgen.export import metadata as md
 
 FORMATS = ("saved_model", "tflite")
 DEFAULT_MAX_BATCH = 256

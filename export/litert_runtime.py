@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 
-from export import metadata as md
 from tfgen.errors import CorruptFileError, MissingFileError
+from tfgen.export import metadata as md
 
 
 class TFLiteModel:

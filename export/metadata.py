@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from tfgen.errors import CorruptFileError, InvalidArgumentError, MissingFileError
-from tfgen.signatures import TensorInput
+from tfgen.export.signatures import TensorInput
 
 METADATA_FILE = "tfgen.json"
 
@@ -99,7 +99,7 @@ def _check_range(spec, x):
 def generating_request(metadata, signature, num, seed, temperature=1.0):
     """Validated inputs for a noise-in signature: the batch size is checked
     before any noise is drawn, so an absurd count fails fast, not out of memory."""
-    from export import noise
+    from tfgen.export import noise
 
     max_batch = int(metadata["max_batch"])
     if not 1 <= num <= max_batch:

@@ -9,9 +9,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from export import layout
-from export import metadata as md
-from export.noise import noise_for
+from tfgen.export import layout
+from tfgen.export import metadata as md
+from tfgen.export.noise import noise_for
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 WARMUP_BATCH = 2

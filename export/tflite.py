@@ -18,7 +18,7 @@ from pathlib import Path
 
 import tensorflow as tf
 
-from export import saved_model
+from tfgen.export import saved_model
 
 VARIANTS = ("float32", "float16", "int8")
 

@@ -71,8 +71,8 @@ def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=N
     Noise comes from `export.noise` like `tools/tflite_sample.py`'s, so the
     same seed gives the same images from the SavedModel and the TFLite file.
     """
-    from export import metadata as md
-    from export.serving import ServingSession
+    from tfgen.export import metadata as md
+    from tfgen.export.serving import ServingSession
 
     check_request(num, temperature)
     meta = md.read(version_dir)

@@ -7,13 +7,6 @@ error rates, r_test and r_sample, and the winner (declared only when r_test
 is within --tolerance of 1). The last output line is the result as JSON.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import flags
@@ -39,5 +32,10 @@ def main(argv):
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-battle` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -14,13 +14,6 @@ one table: training examples/s and GFLOP/s against the matmul rate, plain
 and cached sampling images/s.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import app, flags
@@ -165,5 +158,10 @@ def training_and_sampling():
     return {"training_and_sampling": row}
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-benchmark` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

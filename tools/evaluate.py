@@ -12,14 +12,8 @@ own per-dataset feature network, comparable across families within tfgen
 only (docs/ARCHITECTURE.md, "Comparing image models").
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
+import sys
 
 from absl import flags
 
@@ -63,5 +57,10 @@ def main(argv):
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-evaluate` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -8,13 +8,6 @@ estimate of the time left are printed. The last output line is one JSON
 object (iwae_nll in nats per example; for text also the perplexities).
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import flags
@@ -48,5 +41,10 @@ def main(argv):
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-evaluate-latent` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

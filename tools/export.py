@@ -7,17 +7,10 @@ Writes <export_dir>/<model>/<version>/ (SavedModel with warmup requests),
 <export_dir>/models.config. Versions are never overwritten.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from absl import flags
 
-from export import exporter, tflite
 from tfgen import cli
+from tfgen.export import exporter, tflite
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -49,5 +42,10 @@ def main(argv):
         print(f"  TFLite {variant}: {path} ({path.stat().st_size} bytes)")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-export` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

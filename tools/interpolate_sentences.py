@@ -9,13 +9,6 @@ and the beam-search decoding of the point between the two posterior means.
 Unknown words become <unk>; an empty sentence is an error.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from absl import flags
 
 from tfgen import cli
@@ -37,5 +30,10 @@ def main(argv):
     print(sentence_interpolation.format_rows(rows, FLAGS.beam_width))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-interpolate-sentences` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -12,13 +12,6 @@ With several workdirs, comparison.png shows per model (in the order given)
 a row of random-code decodings and a row of (image, midpoint, image) triples.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from pathlib import Path
 
 from absl import flags
@@ -44,5 +37,10 @@ def main(argv):
         print(f"wrote {path}")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-latent-pictures` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -6,13 +6,6 @@ The last output line is one JSON object (squared_error per validation image).
 Compare with `tools/evaluate.py --workdir=<autoencoder run>` (its squared_error).
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import flags
@@ -35,5 +28,10 @@ def main(argv):
     print(json.dumps(result))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-pca-baseline` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

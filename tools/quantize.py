@@ -8,13 +8,6 @@ reports the mean per-pixel RGB error against another quantised set of the
 same sprites. The last output line is JSON.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import flags
@@ -46,5 +39,10 @@ def main(argv):
     print(json.dumps(report))
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-quantize` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -4,13 +4,6 @@ python tools/sample.py --workdir=runs/pixelrnn-default-digits --num=16 --out=sam
 python tools/sample.py --workdir=... --cover=0.75 --out=completions.png
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from absl import app, flags
 
 from tfgen import cli, sampling
@@ -49,5 +42,10 @@ def main(argv):
     print(f"wrote {len(images)} images to {FLAGS.out}")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-sample` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -10,19 +10,13 @@
 the signature's inputs, the palette and the model name.
 """
 
-import os
-import sys
-
-# tools/ would shadow the `export` package (tools/export.py); the checkout root goes first.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import json
 
 from absl import app, flags
 
-from export import client
-from export import metadata as md
 from tfgen import cli, visualize
+from tfgen.export import client
+from tfgen.export import metadata as md
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("metadata", None, "Export version dir or tfgen.json.", required=True)
@@ -57,5 +51,10 @@ def main(argv):
     print(f"wrote {len(result['images'])} images to {FLAGS.out}")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-serve-client` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

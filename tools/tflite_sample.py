@@ -7,16 +7,9 @@ same --num and --seed it writes the same images as
 `tools/sample.py --export_dir=<SavedModel version dir>`.
 """
 
-import sys
-from pathlib import Path
-
-# tools/ would shadow the `export` package (tools/export.py); the checkout root
-# goes first instead, which also makes this runnable without installing tfgen.
-sys.path[0] = str(Path(__file__).resolve().parents[1])
-
-from export.litert_runtime import TFLiteModel  # noqa: E402
-from export.metadata import generating_request  # noqa: E402
-from tfgen import cli, visualize  # noqa: E402
+from tfgen import cli, visualize
+from tfgen.export.litert_runtime import TFLiteModel
+from tfgen.export.metadata import generating_request
 
 
 def main(argv=None):
@@ -38,5 +31,10 @@ def main(argv=None):
     print(f"wrote {len(images)} images to {args.out}")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-tflite-sample` console script."""
     cli.run_plain(main)
+
+
+if __name__ == "__main__":
+    run()

@@ -5,13 +5,6 @@ the embedded 8x8 digits, which needs no network and no data files. Re-running
 the same command resumes from the workdir's last checkpoint.
 """
 
-import os
-import sys
-
-# Python puts tools/ first on sys.path; tools/export.py would then shadow the
-# top-level `export` package for every tool. The checkout root goes there instead.
-sys.path[0] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 from absl import flags
 
 from tfgen import cli, registry
@@ -90,5 +83,10 @@ def main(argv):
     print(f"weights sha256 {summary['weights_sha256']}; {summary['examples_per_s'] or 0:.1f} examples/s")
 
 
-if __name__ == "__main__":
+def run():
+    """Entry point of the `tfgen-train` console script."""
     cli.run(main)
+
+
+if __name__ == "__main__":
+    run()

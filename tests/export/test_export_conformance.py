@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import exporter, saved_model, serving, tflite
-from export.litert_runtime import TFLiteModel
-from export.metadata import RequestError
 from tests.models.test_conformance import tiny
 from tfgen import registry
 from tfgen.data import DataSpec
+from tfgen.export import exporter, saved_model, serving, tflite
+from tfgen.export.litert_runtime import TFLiteModel
+from tfgen.export.metadata import RequestError
 from tfgen.training.workdir import Run
 
 MAX_BATCH = 8

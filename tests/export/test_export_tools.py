@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from export import client, layout, serving
-from export import metadata as md
-from export import noise as export_noise
 from tests.conftest import REPO, run_tool
+from tfgen.export import client, layout, serving
+from tfgen.export import metadata as md
+from tfgen.export import noise as export_noise
 
 
 def test_export_killed_mid_write_leaves_no_version(tiny_workdir, tmp_path):

@@ -5,11 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import exporter, serving
-from export.litert_runtime import TFLiteModel
 from tests.models.test_gan import record_discriminator_inputs
 from tfgen import registry
 from tfgen.data import DataSpec
+from tfgen.export import exporter, serving
+from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.models.gan.adversarial_model import straight_through_sign
 from tfgen.training.trainer import default_optimizers
 from tfgen.training.workdir import Run, config_to_json

@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import exporter, serving
-from export.litert_runtime import TFLiteModel
 from tests.export.test_export_conformance import assert_matches, expected, fake_run, requests_for
 from tests.models.test_conformance import tiny
 from tfgen import latent_pictures, registry, visualize
 from tfgen.data import DataSpec
 from tfgen.evaluation import importance
+from tfgen.export import exporter, serving
+from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.losses import latent as latent_losses
 from tfgen.training.trainer import default_optimizers
 

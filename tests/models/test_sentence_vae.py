@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from export import exporter, serving
 from tests.export.test_export_conformance import fake_run
 from tests.models.test_conformance import tiny
 from tfgen import registry
+from tfgen.export import exporter, serving
 from tfgen.models.sentence_vae import sentence_interpolation
 from tfgen.models.sentence_vae.sentence_tokenizer import EmptySentenceError, SentenceTokenizer
 from tfgen.training.trainer import default_optimizers

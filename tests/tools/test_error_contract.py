@@ -19,7 +19,7 @@ import pytest
 from tests.conftest import REPO
 from tfgen.training import workdir as wd
 
-TOOLS = sorted(p.stem for p in (REPO / "tools").glob("*.py"))
+TOOLS = sorted(p.stem for p in (REPO / "tools").glob("*.py") if not p.stem.startswith("_"))
 
 # Placeholders in the arguments, filled in by `make_paths`:
 #   {run}      the session's tiny PixelRNN workdir (trained, exported as version 1)

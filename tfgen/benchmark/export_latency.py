@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
-from export import exporter, serving
-from export import metadata as md
-from export.litert_runtime import TFLiteModel
 from tfgen.benchmark.timing import time_call
+from tfgen.export import exporter, serving
+from tfgen.export import metadata as md
+from tfgen.export.litert_runtime import TFLiteModel
 
 
 def _dir_bytes(path):

@@ -53,7 +53,7 @@ def image_sampler(model):
             f"{type(model).__name__} does not generate images: it has no generate_images(num, seed) hook "
             "and its default signature is not a noise-in sampler with an 'images' output (docs/ARCHITECTURE.md)"
         )
-    from export import noise
+    from tfgen.export import noise
 
     fn = tf.function(sig.fn, reduce_retracing=True)
 

@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import losses
-from tfgen.signatures import Signature, TensorInput
+from tfgen.export.signatures import Signature, TensorInput
 
 
 def sample_categorical(logits, uniform):

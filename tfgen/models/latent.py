@@ -16,9 +16,9 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import losses
+from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers.image_coders import ImageDecoder, ImageEncoder
 from tfgen.losses import latent as latent_losses
-from tfgen.signatures import Signature, TensorInput
 
 
 class LatentImageModel(keras.Model):

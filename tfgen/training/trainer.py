@@ -394,7 +394,7 @@ def _train(options, spec, cfg, strategy, chief, data):
             _write_previews(model, val_images, data_spec, options, val_writer, summary["steps"])
         export_dir = Path(options.workdir) / "export"
         if options.export and (summary["steps_this_run"] > 0 or not export_dir.exists()):
-            from export import exporter
+            from tfgen.export import exporter
 
             # From the saved checkpoint rebuilt in float32: the artifact does not
             # depend on the training precision (bfloat16 ops do not convert to TFLite).

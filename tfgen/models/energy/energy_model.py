@@ -23,10 +23,10 @@ import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.data import colours as colour_space
+from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
 from tfgen.models import conformance
 from tfgen.models.energy.energy_configs import CONFIGS
-from tfgen.signatures import Signature, TensorInput
 from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
 
 

@@ -44,9 +44,9 @@ import tensorflow as tf
 
 from tfgen import losses
 from tfgen.data import colours as colour_space
+from tfgen.export.signatures import Signature, TensorInput
 from tfgen.models import conformance
 from tfgen.models.gan import augment
-from tfgen.signatures import Signature, TensorInput
 from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
 
 NUM_PROBES = 16  # fixed noise vectors the monitoring grids are drawn from

@@ -28,11 +28,11 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import losses, registry
+from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import SequenceLSTM
 from tfgen.losses import latent as latent_losses
 from tfgen.models.sentence_vae.sentence_tokenizer import SentenceTokenizer
 from tfgen.models.sentence_vae.sentence_vae_configs import CONFIGS
-from tfgen.signatures import Signature, TensorInput
 
 END = 0  # padding, start and end of a sentence
 UNK = 1
