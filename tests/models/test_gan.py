@@ -144,25 +144,6 @@ def test_training_noise_depends_on_seed_weight_step_and_stream():
     assert not np.array_equal(a, model.training_noise(3, 0).numpy())
 
 
-def test_interrupted_run_resumes_to_the_same_weights(tmp_path):
-    def run(workdir, steps):
-        options = trainer.TrainOptions(
-            model="dcgan",
-            config="tiny",
-            workdir=str(workdir),
-            steps=steps,
-            checkpoint_every=3,
-            export=False,
-            num_previews=0,
-            verbose=False,
-        )
-        return trainer.train(options)["weights_sha256"]
-
-    straight = run(tmp_path / "a", 6)
-    run(tmp_path / "b", 3)
-    assert run(tmp_path / "b", 6) == straight
-
-
 def test_probe_noise_is_standard_normal():
     spec = DataSpec("g", (28, 28, 1), 2, np.array([[0] * 3, [255] * 3], np.uint8))
     model = registry.get("dcgan").build(spec, "default")

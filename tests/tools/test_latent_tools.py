@@ -1,4 +1,7 @@
-"""The latent-model CLIs end to end in subprocesses, with tiny configs and real data."""
+"""The latent-model CLIs end to end in subprocesses, with tiny configs and real data.
+
+The workdirs they read are trained in-process (the training CLI has its own tests).
+"""
 
 import json
 
@@ -7,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import run_tool
+from tfgen.training import trainer
 
 
 def last_json(proc):
@@ -20,10 +24,16 @@ def image_workdirs(tmp_path_factory):
     out = {}
     for name in ("autoencoder", "vae"):
         workdir = root / name
-        export = "--export" if name == "vae" else "--noexport"  # exporting is tested at length elsewhere
-        run_tool(
-            "train", f"--model={name}", "--config=tiny", "--dataset=digits", f"--workdir={workdir}", "--steps=3", export
+        options = trainer.TrainOptions(
+            model=name,
+            config="tiny",
+            dataset="digits",
+            workdir=str(workdir),
+            steps=3,
+            export=name == "vae",  # exporting is tested at length elsewhere
+            verbose=False,
         )
+        trainer.train(options)
         out[name] = workdir
     return out
 
@@ -90,15 +100,17 @@ def test_pca_baseline_tool():
 
 def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
     workdir = tmp_path / "svae"
-    run_tool(
-        "train",
-        "--model=sentence_vae",
-        "--config=tiny",
-        f"--data_dir={ptb_dir}",
-        f"--workdir={workdir}",
-        "--steps=3",
-        "--noexport",  # the export of text signatures is tested in tests/export and tests/models
+    options = trainer.TrainOptions(
+        model="sentence_vae",
+        config="tiny",
+        dataset="ptb",
+        data_dir=str(ptb_dir),
+        workdir=str(workdir),
+        steps=3,
+        export=False,  # the export of text signatures is tested in tests/export and tests/models
+        verbose=False,
     )
+    trainer.train(options)
     text = (workdir / "sentences.txt").read_text()
     assert "# interpolation" in text and "> " in text
     proc = run_tool(
