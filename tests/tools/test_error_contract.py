@@ -267,15 +267,15 @@ def contract_script(runner, error):
     )
 
 
+def run_contract_script(runner, error):
+    return subprocess.run(
+        [sys.executable, "-c", contract_script(runner, error)], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+
+
 @pytest.mark.parametrize("runner", ["run", "run_plain"])
 def test_programming_error_keeps_its_traceback(runner):
-    proc = subprocess.run(
-        [sys.executable, "-c", contract_script(runner, "RuntimeError('a bug, not the user')")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    proc = run_contract_script(runner, "RuntimeError('a bug, not the user')")
     assert proc.returncode == 1, proc.stderr
     assert "Traceback (most recent call last)" in proc.stderr
     assert proc.stderr.strip().splitlines()[-1] == "RuntimeError: a bug, not the user"
@@ -284,12 +284,6 @@ def test_programming_error_keeps_its_traceback(runner):
 
 @pytest.mark.parametrize("runner", ["run", "run_plain"])
 def test_user_error_exits_2_in_a_real_process(runner):
-    proc = subprocess.run(
-        [sys.executable, "-c", contract_script(runner, "InvalidArgumentError('bad value\\n  on two lines')")],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-    )
+    proc = run_contract_script(runner, "InvalidArgumentError('bad value\\n  on two lines')")
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == "error: bad value on two lines\n"
