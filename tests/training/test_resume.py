@@ -1,13 +1,13 @@
 """Every registered model resumes to the weights of an uninterrupted run; a workdir has one writer.
 
-The interruption is in-process (an exception from a callback, after the step
-was taken but before it was checkpointed), so the resumed run must redo that
-step from the last checkpoint; the SIGKILL version for one model is in
-test_resilience.py.
+Every model resumes from a run rewound to an earlier checkpoint; one model is
+interrupted for real by an exception mid-run (after a step was taken, before
+it was checkpointed), and the SIGKILL version is in test_resilience.py.
 """
 
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
@@ -56,14 +56,30 @@ def options(name, workdir, **changes):
 def test_interrupted_run_resumes_to_the_uninterrupted_weights(name, tmp_path):
     reference = trainer.train(options(name, tmp_path / "reference"))
 
+    # What a run interrupted between steps 2 and 4 leaves behind: the same
+    # workdir with checkpoint 2 as its newest (training is deterministic, so
+    # the first two steps of the reference are the interrupted run's).
     workdir = tmp_path / "interrupted"
-    with pytest.raises(Interrupted):
-        trainer.train(options(name, workdir, callbacks=(InterruptAt(3),)))
-    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-2")
+    shutil.copytree(tmp_path / "reference", workdir)
+    checkpoints = workdir / "checkpoints"
+    for f in wd.checkpoint_files(checkpoints / "ckpt-4"):
+        f.unlink()
+    wd.rewind_checkpoint_state(str(checkpoints), str(checkpoints / "ckpt-2"))
 
     resumed = trainer.train(options(name, workdir))
-    assert resumed["steps_this_run"] == 2  # from the step-2 checkpoint, redoing step 3
+    assert resumed["steps_this_run"] == 2
     assert resumed["weights_sha256"] == reference["weights_sha256"]
+
+
+def test_an_exception_mid_run_leaves_the_last_checkpoint_and_the_run_resumes(tmp_path):
+    # The registry-wide test rewinds a finished run; here the interruption is real.
+    workdir = tmp_path / "run"
+    with pytest.raises(Interrupted):
+        trainer.train(options("pixelrnn", workdir, callbacks=(InterruptAt(3),)))
+    assert tf.train.latest_checkpoint(str(workdir / "checkpoints")).endswith("ckpt-2")
+    resumed = trainer.train(options("pixelrnn", workdir))  # the lock was released by the exception
+    assert resumed["steps_this_run"] == 2
+    assert resumed["weights_sha256"] == trainer.train(options("pixelrnn", tmp_path / "straight"))["weights_sha256"]
 
 
 @pytest.mark.parametrize("name", registry.names())
@@ -96,8 +112,6 @@ def trained(tmp_path_factory):
 
 
 def copy_run(trained, tmp_path):
-    import shutil
-
     workdir = tmp_path / "run"
     shutil.copytree(trained[0], workdir)
     return workdir
