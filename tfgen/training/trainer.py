@@ -12,6 +12,7 @@ alone says which batch comes next, and re-running the same command continues
 the run. A non-finite loss stops the run before anything is saved.
 """
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
@@ -218,9 +219,8 @@ def train(options):
     train_images, data_spec = tfdata.load(dataset, "train", options.data_dir)
     val_images, _ = tfdata.load(dataset, "validation", options.data_dir)
     data = (train_images.cache(), val_images.cache(), data_spec)
-    if not chief:  # the chief holds the workdir's lock for the whole cluster
-        return _train(options, spec, cfg, strategy, chief, data)
-    with wd.Lock(options.workdir):
+    # The chief holds the workdir's lock for the whole cluster.
+    with wd.Lock(options.workdir) if chief else contextlib.nullcontext():
         return _train(options, spec, cfg, strategy, chief, data)
 
 
@@ -337,6 +337,7 @@ def _train(options, spec, cfg, strategy, chief, data):
                     steady_fn.get_concrete_function(batch)  # traced before the barrier, not inside a timed step
                     strategies.barrier(strategy, options.startup_timeout)
                     train_fn = steady_fn
+                    t0 = time.perf_counter()  # the retrace is not step time
                 means, finite = train_fn(batch)
             except tf.errors.OpError as e:
                 raise _worker_lost(e, options, int(step.numpy()) + 1, checkpoints) from e
