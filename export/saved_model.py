@@ -1,8 +1,8 @@
 """SavedModel export for TF Serving: validated signatures, warmup, metadata.
 
 Built with `keras.export.ExportArchive`, which tracks the Keras 3 variables
-correctly (a hand-made tf.Module converted to TFLite with uninitialised
-weights: ../shared/docs/TF_NOTES.md item 1).
+correctly (a hand-made tf.Module holding Keras 3 variables converts to a TFLite
+model whose weights are uninitialised and whose outputs are garbage).
 """
 
 import keras

@@ -1,7 +1,7 @@
 """Load and run a SavedModel the way TF Serving does.
 
-TF Serving's model server is not obtainable here (../shared/docs/TF_NOTES.md
-item 6), so this reproduces its path: a graph-mode load of the `serve` tag
+TF Serving's model server is a separate binary (Docker or apt) that a test
+machine may not have, so this reproduces its path: a graph-mode load of the `serve` tag
 in a `tf.compat.v1.Session`, each SignatureDef run by its tensor names, and
 PredictRequest/PredictResponse protos converted the way the server does.
 """

@@ -13,8 +13,8 @@ equal: with `compiled=True` (training and evaluation) it collects its
 outputs in a TensorArray and runs XLA-compiled (`tfgen.layers.compiled_loop`;
 about 2x faster to train on this CPU, where unfused gate ops dominate);
 otherwise it writes them into a fixed-shape buffer through a one-hot mask,
-which converts to a TFLite builtin WHILE with a dynamic batch (TF_NOTES
-item 3): the samplers and the exported signatures use that form. (Unrolling
+which converts to a TFLite builtin WHILE with a dynamic batch (a TensorArray
+in a loop does not convert with a dynamic batch): the samplers and the exported signatures use that form. (Unrolling
 the loop in Python also converts, but made a 4-layer Diagonal BiLSTM's
 TFLite files 4 MB of graph and took 17 minutes to export.)
 

@@ -190,7 +190,8 @@ class AutoregressiveImageModel(keras.Model):
             sampled = sample_categorical(logits, tf.gather(uniform, t, axis=1))
             x = tf.where(t < num_known, tf.gather(known, t, axis=1), sampled)
             # Fixed-shape buffers updated by a one-hot mask, not TensorArrays:
-            # TFLite converts this loop to a builtin WHILE (TF_NOTES item 3).
+            # TFLite converts this loop to a builtin WHILE (a TensorArray with a
+            # dynamic batch does not convert).
             mask = tf.one_hot(t, steps, dtype=tf.int32)[None, :]
             lp = tf.reduce_sum(tf.nn.log_softmax(logits) * tf.one_hot(x, self.num_classes), -1)
             return (

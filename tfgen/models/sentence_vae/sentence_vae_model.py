@@ -384,7 +384,8 @@ class SentenceVAE(keras.Model):
             word = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
             word = tf.where(done, END, word)
             # A fixed-shape buffer written through a one-hot mask, not a
-            # TensorArray: converts to a TFLite builtin WHILE (TF_NOTES item 3).
+            # TensorArray: converts to a TFLite builtin WHILE, which a
+            # TensorArray with a dynamic batch does not.
             buffer = buffer + tf.one_hot(t, steps, dtype=tf.int32)[None, :] * word[:, None]
             return t + 1, word, h, c, done | (word == END), buffer
 
