@@ -18,7 +18,7 @@ from tfgen.evaluation import gam
 FLAGS = flags.FLAGS
 flags.DEFINE_string("a", None, "Workdir of model a.", required=True)
 flags.DEFINE_string("b", None, "Workdir of model b.", required=True)
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split of the run's dataset used as test data.")
+flags.DEFINE_string("split", "validation", "Split of the run's dataset used as test data: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_string("data_dir", None, "Dataset source (default: model a's run's).")
 flags.DEFINE_integer("num_samples", None, "Samples per generator (default: as many as the split has).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the generators' noise.")

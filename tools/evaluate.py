@@ -25,7 +25,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir to evaluate.", required=True)
 flags.DEFINE_enum("dataset", None, datasets.names(), "Dataset (default: the one the run trained on).")
 flags.DEFINE_string("data_dir", None, "Dataset source (default: the run's, for its own dataset).")
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split; 'all' reads every example.")
+flags.DEFINE_string("split", "validation", "Split to evaluate: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_integer("batch_size", 64, "Evaluation batch size.", lower_bound=1)
 flags.DEFINE_bool("samples", False, "Also score generated samples (FID, KID, precision/recall, Parzen).")
 flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)

@@ -18,7 +18,7 @@ from tfgen.evaluation import latent
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir of a VAE.", required=True)
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split to evaluate.")
+flags.DEFINE_string("split", "validation", "Split to evaluate: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_integer("importance_samples", 5000, "k of the importance-weighted estimate (0: skip it).", lower_bound=0)
 flags.DEFINE_integer("batch_size", 16, "Examples per compiled call.", lower_bound=1)
 flags.DEFINE_integer("chunk_size", 500, "Codes per example per decoder pass.", lower_bound=1)

@@ -22,7 +22,7 @@ from tfgen.data import datasets
 FLAGS = flags.FLAGS
 flags.DEFINE_multi_string("workdir", None, "Workdir of a trained autoencoder or VAE (repeatable).", required=True)
 flags.DEFINE_string("out_dir", "pictures", "Where the PNGs go.")
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split the images come from.")
+flags.DEFINE_string("split", "validation", "Split the images come from: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_integer("num_pairs", 8, "Image pairs for interpolations and midpoints.", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the random codes.")
 flags.DEFINE_integer("limit", None, "Encode at most this many images for the code map.")

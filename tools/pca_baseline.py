@@ -18,7 +18,7 @@ FLAGS = flags.FLAGS
 flags.DEFINE_enum("dataset", "binarized_mnist", datasets.names(), "Image dataset.")
 flags.DEFINE_string("data_dir", None, "Dataset source (see tools/train.py).")
 flags.DEFINE_integer("components", 30, "Principal components (the code size).", lower_bound=1)
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split to reconstruct.")
+flags.DEFINE_string("split", "validation", "Split to reconstruct: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_integer("max_train", None, "Fit on at most this many training images.")
 
 

@@ -17,7 +17,7 @@ flags.DEFINE_integer("num", 16, f"Images to draw (1..{sampling.MAX_NUM}).")
 flags.DEFINE_integer("seed", 0, "Seed of the sampling noise.")
 flags.DEFINE_float("temperature", 1.0, "Softmax temperature (> 0); below 1 is more conservative.")
 flags.DEFINE_float("cover", None, "Cover this fraction (e.g. 0.5, 0.75) of dataset images and complete them.")
-flags.DEFINE_enum("split", "validation", datasets.SPLITS, "Split the images to complete come from.")
+flags.DEFINE_string("split", "validation", "Split the images to complete come from: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_string("data_dir", None, "Dataset source for --cover (default: the run's).")
 
 

@@ -1,5 +1,7 @@
 """TFDS builders and the dataset catalogue, on real files."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -51,7 +53,7 @@ def test_pokemon_split_is_deterministic_for_any_length(tmp_path, pokemon_dir):
         np.testing.assert_array_equal(sort_rows(as_array(every)), sort_rows(shipped[:n]))
         if n < 10:
             assert spec.num_examples == {"train": n}
-            with pytest.raises(ValueError, match="has no 'validation' split"):
+            with pytest.raises(ValueError, match="has no split 'validation'; its splits: all, train; tfgen's validation split takes every tenth"):
                 tfdata.load("pokemon", "validation", folder)
             continue
         assert spec.num_examples == {"train": n - n // 10, "validation": n // 10}
@@ -125,5 +127,31 @@ def test_binarized_mnist_without_data_dir_says_what_to_do(tmp_path):
 def test_unknown_dataset_and_split():
     with pytest.raises(ValueError, match="unknown dataset 'cifar'"):
         tfdata.load("cifar")
-    with pytest.raises(ValueError, match="unknown split 'test'"):
+    with pytest.raises(ValueError, match="has no split 'test'; its splits: all, train, validation"):
         tfdata.load("digits", "test")
+
+
+def test_every_split_the_prepared_data_has(tfds_dir, tmp_path):
+    """A full TFDS binarized_mnist has a test split: it loads, and `all` covers it too."""
+    source = next((tfds_dir / "binarized_mnist").iterdir())
+    copy = tmp_path / "binarized_mnist" / source.name
+    copy.mkdir(parents=True)
+    for f in source.iterdir():
+        (copy / f.name).symlink_to(f)
+    # The shared copy has train and validation only; its validation file serves as the test file.
+    (copy / "binarized_mnist-test.tfrecord-00000-of-00001").symlink_to(
+        source / "binarized_mnist-validation.tfrecord-00000-of-00001"
+    )
+    info = json.loads((source / "dataset_info.json").read_text())
+    test_split = next(s for s in info["splits"] if s["name"] == "validation") | {"name": "test"}
+    info["splits"].append(test_split)
+    (copy / "dataset_info.json").unlink()
+    (copy / "dataset_info.json").write_text(json.dumps(info))
+
+    test, spec = tfdata.load("binarized_mnist", "test", tmp_path)
+    validation, _ = tfdata.load("binarized_mnist", "validation", tmp_path)
+    np.testing.assert_array_equal(as_array(test.take(64)), as_array(validation.take(64)))
+    assert spec.num_examples["test"] == 10000
+    assert sum(1 for _ in tfdata.load("binarized_mnist", "all", tmp_path)[0]) == 70000
+    with pytest.raises(ValueError, match="has no split 'tset'; its splits: all, test, train, validation"):
+        tfdata.load("binarized_mnist", "tset", tmp_path)

@@ -57,7 +57,7 @@ CASES = {
         ("empty_workdir", ["--workdir={empty}"], NO_RUN),
         ("garbage_run_json", ["--workdir={garbage}"], NOT_A_RUN),
         ("no_checkpoint", ["--workdir={no_ckpt}"], "checkpoints: no checkpoint to load"),
-        ("unknown_split", ["--workdir={run}", "--split=nope"], "--split=nope: value should be one of"),
+        ("unknown_split", ["--workdir={run}", "--split=nope"], "has no split 'nope'; its splits: all, train, validation"),
         ("unknown_dataset", ["--workdir={run}", "--dataset=nope"], "--dataset=nope: value should be one of"),
         ("corrupt_data_file", ["--workdir={run}", "--dataset=pokemon", "--data_dir={bad_palette}"], BAD_PALETTE),
         ("zero_batch", ["--workdir={run}", "--batch_size=0"], "--batch_size=0"),
@@ -68,7 +68,7 @@ CASES = {
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),
         ("not_a_vae", ["--workdir={run}"], "pixelrnn has no code posterior to importance-sample (not a VAE)"),
         ("negative_samples", ["--workdir={run}", "--importance_samples=-1"], "--importance_samples=-1"),
-        ("unknown_split", ["--workdir={run}", "--split=nope"], "--split=nope: value should be one of"),
+        ("unknown_split", ["--workdir={run}", "--split=nope"], "has no split 'nope'; its splits: all, train, validation"),
     ],
     "export": [
         ("missing_workdir", ["--workdir={missing}", "--export_dir={tmp}/export"], NO_RUN),
@@ -115,7 +115,7 @@ CASES = {
         ("missing_export", ["--export_dir={missing}", "--out={tmp}/s.png"], "no tfgen export metadata here"),
         ("neither_source", ["--out={tmp}/s.png"], "give exactly one of --workdir and --export_dir"),
         ("non_integer_num", ["--workdir={run}", "--num=many"], "--num=many: invalid literal for int()"),
-        ("unknown_split", ["--workdir={run}", "--cover=0.5", "--split=test"], "--split=test: value should be one of"),
+        ("unknown_split", ["--workdir={run}", "--cover=0.5", "--split=test"], "has no split 'test'; its splits: all, train"),
         ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--out={tmp}/s.png"], BAD_CKPT),
     ],
     "serve_client": [

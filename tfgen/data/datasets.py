@@ -21,9 +21,10 @@ import tensorflow_datasets as tfds
 
 from tfgen.data import builders, palette_files
 from tfgen.data.errors import DataError
-from tfgen.errors import InvalidArgumentError, UnknownNameError
+from tfgen.errors import UnknownNameError
 
-SPLITS = ("train", "validation", "all")
+# Help text of every tool's --split flag: splits are the dataset's own, checked when it loads.
+SPLIT_HELP = "any split the dataset has (train, validation; test where the data has one) or 'all'"
 DEFAULT_DATASET = "digits"
 
 
@@ -96,21 +97,16 @@ def shared_data_dir(subdir):
     return Path(root) / subdir if root else None
 
 
-def _check_split(split):
-    if split not in SPLITS:
-        raise UnknownNameError(f"unknown split {split!r}; choose one of {', '.join(SPLITS)}")
-
-
 def _tfds_split(builder, split):
-    """TFDS split string; "all" joins every split the prepared data has."""
-    _check_split(split)
+    """TFDS split string: any split the prepared data has; "all" joins every one."""
     available = sorted(builder.info.splits)
     if split == "all":
         return "+".join(available)
     if split not in available:
-        raise InvalidArgumentError(
-            f"{builder.name} prepared from {builder.data_dir} has no {split!r} split "
-            f"(it has {', '.join(available)}; validation takes every tenth example)"
+        raise UnknownNameError(
+            f"{builder.name} (prepared in {builder.data_dir}) has no split {split!r}; "
+            f"its splits: {', '.join(['all', *available])}"
+            + ("; tfgen's validation split takes every tenth example" if split == "validation" else "")
         )
     return split
 
@@ -245,8 +241,10 @@ def load(name, split="train", data_dir=None):
 
     Args:
         name: one of `names()`.
-        split: "train", "validation" or "all" (every example, e.g. to evaluate
-            a separate file of sprites).
+        split: any split the dataset has ("train" and "validation" for
+            tfgen's builders, "validation" taking every tenth example; "test"
+            too for a full TFDS binarized_mnist) or "all" (every example, e.g.
+            to evaluate a separate file of sprites).
         data_dir: where the source lives; its meaning depends on the dataset
             (the folder of text files for pokemon, a prepared TFDS data dir for
             binarized_mnist, the folder holding ptb.valid.txt for ptb, ignored
@@ -254,7 +252,6 @@ def load(name, split="train", data_dir=None):
     """
     if name not in _LOADERS:
         raise UnknownNameError(f"unknown dataset {name!r}; choose one of {', '.join(names())}")
-    _check_split(split)
     return _LOADERS[name](split, data_dir)
 
 
