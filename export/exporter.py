@@ -1,4 +1,4 @@
-"""Exports a model (or a training workdir) in every requested format.
+"""Exports a model in every requested format (`tfgen.training.workdir.export` exports a run).
 
 One version number is shared by the SavedModel and the TFLite files of an
 export, and both are published atomically (see `export.layout`).
@@ -95,12 +95,3 @@ def export_model(
         final = tfl_base / str(version)
         result.tflite = {v: final / f"{v}.tflite" for v in variants}
     return result
-
-
-def export_workdir(workdir, export_dir=None, **kwargs):
-    """Exports a workdir's latest checkpoint; export_dir defaults to <workdir>/export."""
-    from tfgen.training import workdir as wd
-
-    check_options(**{k: kwargs[k] for k in ("formats", "max_batch", "variants") if k in kwargs})
-    model, run, step = wd.load_model(workdir)
-    return export_model(model, run, export_dir or Path(workdir) / "export", step=step, **kwargs)

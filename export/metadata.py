@@ -84,9 +84,10 @@ def validate_inputs(metadata, signature, inputs):
 
 
 def _check_range(spec, x):
+    if x.dtype.kind == "f" and not np.isfinite(x).all():
+        first = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+        raise RequestError(f"{spec.name}: values must be finite; got {x[first]} at index {list(first)}")
     bad = np.zeros(x.shape, bool)
-    if x.dtype.kind == "f":
-        bad |= ~np.isfinite(x)
     if spec.low is not None:
         bad |= (x <= spec.low) if spec.low_open else (x < spec.low)
     if spec.high is not None:

@@ -1,14 +1,10 @@
-"""Shared fixtures: hermetic caches, the shared data folder, tiny workdirs."""
+"""Shared fixtures: hermetic caches, the shared data folder, tiny workdirs (helpers: tests/helpers.py)."""
 
 import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-IN_CI = os.environ.get("CI", "").lower() == "true"
+from tests.helpers import require_shared, run_tool
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -17,23 +13,6 @@ def _hermetic_cache(tmp_path_factory):
     # stale or foreign cache can neither help nor break a test run.
     os.environ["TFGEN_CACHE"] = str(tmp_path_factory.mktemp("tfgen_cache"))
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
-def shared_data_root():
-    """$TFGEN_DATA, else the `shared/data` folder beside the checkout (../shared/data)."""
-    root = os.environ.get("TFGEN_DATA")
-    return Path(root) if root else REPO.parent / "shared" / "data"
-
-
-def require_shared(subpath):
-    """Path under the shared data folder; skips (fails under CI=true) if absent."""
-    path = shared_data_root() / subpath
-    if not path.exists():
-        message = f"shared data {path} is absent (set TFGEN_DATA to the folder holding pokemon/, tfds/, ptb/)"
-        if IN_CI:
-            pytest.fail(message + "; under CI=true it must be there")
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -49,22 +28,6 @@ def tfds_dir():
 @pytest.fixture(scope="session")
 def ptb_dir():
     return require_shared("ptb")
-
-
-def run_tool(tool, *args, timeout=600, check=True):
-    """Runs tools/<tool>.py in a subprocess; returns CompletedProcess (text)."""
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / f"{tool}.py"), *map(str, args)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=REPO,
-    )
-    if check and proc.returncode != 0:
-        raise AssertionError(
-            f"tools/{tool}.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
-        )
-    return proc
 
 
 @pytest.fixture(scope="session")

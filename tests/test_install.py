@@ -10,7 +10,7 @@ import shutil
 import subprocess
 import sys
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PROBE = """
 import importlib.metadata, importlib.util, json

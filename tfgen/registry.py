@@ -5,10 +5,12 @@ A model registers once, next to its class:
     @registry.register("pixelrnn", configs=CONFIGS, default_dataset="digits")
     class PixelRNN(AutoregressiveImageModel): ...
 
-and becomes available to `tools/train.py --model=pixelrnn`, to the export
-layer (which asks the model for its signatures) and to every conformance
-test parametrised over `registry.names()`. Registration also makes the class
-Keras-serializable so `.keras` files reload without custom_objects.
+The class must implement the model protocol of `tfgen.models.base` (the
+registry reads its family from there). It becomes available to
+`tools/train.py --model=pixelrnn`, to the export layer (which asks the model
+for its signatures) and to every conformance test parametrised over
+`registry.names()`. Registration also makes the class Keras-serializable so
+`.keras` files reload without custom_objects.
 """
 
 import dataclasses
@@ -61,7 +63,10 @@ class ModelSpec:
     cls: type
     configs: Mapping[str, Config]
     default_dataset: str
-    family: str
+
+    @property
+    def family(self):
+        return self.cls.family
 
     def config(self, name):
         if name not in self.configs:
@@ -71,27 +76,41 @@ class ModelSpec:
         return self.configs[name]
 
     def build(self, data_spec, config="default", **overrides):
-        """Instantiates the model for a dataset. `config` is a name or a Config."""
+        """The model for a dataset with every weight created (ready for `compile` and `fit`).
+
+        `config` is a name or a Config.
+        """
         cfg = self.config(config) if isinstance(config, str) else config
         kwargs = {"name": self.name, **cfg.model, **overrides}
-        return self.cls.from_data_spec(data_spec, **kwargs)
+        model = self.cls.from_data_spec(data_spec, **kwargs)
+        model.build_for_data()
+        return model
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
 
 
-def register(name, *, configs, default_dataset, family):
-    """Class decorator adding a keras.Model subclass to the registry."""
+def register(name, *, configs, default_dataset):
+    """Class decorator adding a `tfgen.models.base.GenerativeModel` subclass to the registry."""
     missing = [c for c in REQUIRED_CONFIGS if c not in configs]
     if missing:
         raise ValueError(f"model {name!r} must define configs {missing}")
 
     def decorate(cls):
+        from tfgen.models import base
+
+        if not (isinstance(cls, type) and issubclass(cls, base.GenerativeModel)):
+            raise TypeError(f"model {name!r}: {cls!r} is not a subclass of tfgen.models.base.GenerativeModel")
+        undefined = base.missing_members(cls)
+        if undefined:
+            raise TypeError(
+                f"model {name!r}: {cls.__name__} does not define {', '.join(undefined)} (tfgen/models/base.py)"
+            )
         if name in _REGISTRY and _REGISTRY[name].cls is not cls:
             raise ValueError(f"model name {name!r} is registered twice")
         keras.saving.register_keras_serializable(package="tfgen", name=cls.__name__)(cls)
         cls.registry_name = name
-        _REGISTRY[name] = ModelSpec(name, cls, dict(configs), default_dataset, family)
+        _REGISTRY[name] = ModelSpec(name, cls, dict(configs), default_dataset)
         return cls
 
     return decorate
@@ -112,7 +131,3 @@ def get(name) -> ModelSpec:
 def names():
     _load_all()
     return sorted(_REGISTRY)
-
-
-def specs():
-    return [get(n) for n in names()]

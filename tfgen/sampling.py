@@ -1,4 +1,6 @@
-"""Sampling and completion from a trained workdir to a PNG."""
+"""Pictures from trained runs: samples and completions (a workdir or an export), latent models' pictures."""
+
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -6,6 +8,10 @@ import tensorflow as tf
 from tfgen import data as tfdata
 from tfgen import visualize
 from tfgen.errors import InvalidArgumentError
+from tfgen.models import latent_pictures
+from tfgen.models.autoregressive import AutoregressiveImageModel
+from tfgen.models.latent import LatentImageModel
+from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.training import workdir as wd
 
 MAX_NUM = 1024  # a PNG of more images than this is not something a person looks at
@@ -37,7 +43,7 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
     check_request(num, temperature, cover)
     model, run, _ = wd.load_model(workdir)
     palette = run.data_spec.palette
-    if not hasattr(model, "complete"):
+    if not isinstance(model, AutoregressiveImageModel):
         # No categorical sampler (GANs, energy models): draw through the image hook.
         if cover is not None or temperature != 1.0:
             raise InvalidArgumentError(
@@ -85,3 +91,52 @@ def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=N
         session.close()
     visualize.save_png(out, visualize.grid(visualize.render_export(images, meta)))
     return images
+
+
+def _write_latent_pictures(model, run, out_dir, split="validation", data_dir=None, num_pairs=8, seed=0, limit=None):
+    """Every picture for a trained model into out_dir; returns {name: path}."""
+    out_dir = Path(out_dir)
+    palette = run.data_spec.palette
+    images, _ = tfdata.load(run.dataset, split, data_dir or run.data_dir)
+    examples = np.stack(list(images.take(2 * num_pairs).as_numpy_iterator()))
+    pictures = latent_pictures.model_previews(model, examples, palette, num_samples=64, seed=seed)
+    codes = latent_pictures.encode_split(model, images, limit=limit)
+    pictures["code_map"] = latent_pictures.code_map(
+        codes, f"{run.model}/{run.config_name}: {run.dataset} {split} codes ({len(codes)})"
+    )
+    return {name: visualize.save_png(out_dir / f"{name}.png", rgb) for name, rgb in pictures.items()}
+
+
+def write_latent_pictures(workdirs, out_dir, split="validation", num_pairs=8, seed=0, limit=None):
+    """Every latent picture (code grid and map, interpolations, samples) of each workdir, and a comparison.
+
+    Returns the paths written; comparison.png (side by side) when there are several workdirs.
+    """
+    out_dir = Path(out_dir)
+    loaded, written = [], []
+    for workdir in workdirs:
+        model, run, _ = wd.load_model(workdir)
+        if run.data_spec.kind != "image" or not isinstance(model, LatentImageModel):
+            raise InvalidArgumentError(f"{workdir}: {run.model} is not an image autoencoder or VAE")
+        pictures = _write_latent_pictures(model, run, out_dir / Path(workdir).name, split, None, num_pairs, seed, limit)
+        written.extend(pictures.values())
+        loaded.append((model, run))
+    if len(loaded) > 1:
+        first = loaded[0][1]
+        other = next((r for _, r in loaded if r.dataset != first.dataset), None)
+        if other is not None:
+            raise InvalidArgumentError(f"cannot compare models of {first.dataset} and {other.dataset}")
+        images, _ = tfdata.load(first.dataset, split, first.data_dir)
+        examples = np.stack(list(images.take(2 * num_pairs).as_numpy_iterator()))
+        rgb = latent_pictures.comparison([m for m, _ in loaded], examples, first.data_spec.palette, 2 * num_pairs, seed)
+        written.append(visualize.save_png(out_dir / "comparison.png", rgb))
+    return written
+
+
+def interpolate_sentences(workdir, first, second, steps=7, beam_width=5):
+    """Rows (fraction, greedy sentence, beam sentence) between two sentences, by a trained sentence VAE."""
+    sentence_decoding.check_options(steps, beam_width)  # before the model is loaded
+    model, run, _ = wd.load_model(workdir)
+    if run.data_spec.kind != "text":
+        raise InvalidArgumentError(f"{workdir}: {run.model} does not model sentences")
+    return sentence_decoding.interpolate(model, first, second, steps, beam_width)

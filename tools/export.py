@@ -11,6 +11,7 @@ from absl import flags
 
 from tfgen import cli
 from tfgen.export import exporter, tflite
+from tfgen.training import workdir as wd
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir.", required=True)
@@ -26,7 +27,7 @@ flags.DEFINE_string(
 
 def main(argv):
     del argv
-    result = exporter.export_workdir(
+    result = wd.export(
         FLAGS.workdir,
         FLAGS.export_dir,
         formats=FLAGS.formats,

@@ -11,8 +11,8 @@ Unknown words become <unk>; an empty sentence is an error.
 
 from absl import flags
 
-from tfgen import cli
-from tfgen.models.sentence_vae import sentence_interpolation
+from tfgen import cli, sampling
+from tfgen.models.sentence_vae import sentence_decoding
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Workdir of a trained sentence_vae.", required=True)
@@ -24,10 +24,8 @@ flags.DEFINE_integer("beam_width", 5, "Hypotheses kept by beam search.")
 
 def main(argv):
     del argv
-    rows = sentence_interpolation.interpolate_workdir(
-        FLAGS.workdir, FLAGS.first, FLAGS.second, FLAGS.steps, FLAGS.beam_width
-    )
-    print(sentence_interpolation.format_rows(rows, FLAGS.beam_width))
+    rows = sampling.interpolate_sentences(FLAGS.workdir, FLAGS.first, FLAGS.second, FLAGS.steps, FLAGS.beam_width)
+    print(sentence_decoding.format_rows(rows, FLAGS.beam_width))
 
 
 def run():

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from absl import flags
 
-from tfgen import cli, latent_pictures
+from tfgen import cli, sampling
 from tfgen.data import datasets
 
 FLAGS = flags.FLAGS
@@ -30,7 +30,7 @@ flags.DEFINE_integer("limit", None, "Encode at most this many images for the cod
 
 def main(argv):
     del argv
-    written = latent_pictures.write_workdirs(
+    written = sampling.write_latent_pictures(
         FLAGS.workdir, Path(FLAGS.out_dir), FLAGS.split, FLAGS.num_pairs, FLAGS.seed, FLAGS.limit
     )
     for path in written:

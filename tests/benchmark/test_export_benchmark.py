@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.conftest import run_tool
+from tests.helpers import run_tool
 
 RUNTIMES = {"keras (tf.function)", "keras (tf.function, XLA)", "SavedModel (Session)", "TFLite float32"}
 

@@ -5,6 +5,7 @@ import json
 import numpy as np
 import pytest
 
+from tests.helpers import require_shared
 from tfgen import data as tfdata
 from tfgen.data import palette_files
 from tfgen.data.errors import DataError
@@ -53,7 +54,10 @@ def test_pokemon_split_is_deterministic_for_any_length(tmp_path, pokemon_dir):
         np.testing.assert_array_equal(sort_rows(as_array(every)), sort_rows(shipped[:n]))
         if n < 10:
             assert spec.num_examples == {"train": n}
-            with pytest.raises(ValueError, match="has no split 'validation'; its splits: all, train; tfgen's validation split takes every tenth"):
+            with pytest.raises(
+                ValueError,
+                match="has no split 'validation'; its splits: all, train; tfgen's validation split takes every tenth",
+            ):
                 tfdata.load("pokemon", "validation", folder)
             continue
         assert spec.num_examples == {"train": n - n // 10, "validation": n // 10}
@@ -152,6 +156,20 @@ def test_every_split_the_prepared_data_has(tfds_dir, tmp_path):
     validation, _ = tfdata.load("binarized_mnist", "validation", tmp_path)
     np.testing.assert_array_equal(as_array(test.take(64)), as_array(validation.take(64)))
     assert spec.num_examples["test"] == 10000
-    assert sum(1 for _ in tfdata.load("binarized_mnist", "all", tmp_path)[0]) == 70000
+    assert int(tfdata.load("binarized_mnist", "all", tmp_path)[0].cardinality()) == 70000
     with pytest.raises(ValueError, match="has no split 'tset'; its splits: all, test, train, validation"):
         tfdata.load("binarized_mnist", "tset", tmp_path)
+
+
+@pytest.mark.parametrize("name, subdir", [("pokemon", "pokemon"), ("binarized_mnist", "tfds"), ("ptb", "ptb")])
+def test_tfgen_data_finds_the_shared_folder_without_data_dir(name, subdir, monkeypatch):
+    root = require_shared(subdir).parent
+    monkeypatch.delenv("TFGEN_DATA", raising=False)
+    with pytest.raises(DataError, match="set TFGEN_DATA"):
+        tfdata.load(name, "validation")
+    monkeypatch.setenv("TFGEN_DATA", str(root))
+    via_env, spec = tfdata.load(name, "validation")
+    direct, _ = tfdata.load(name, "validation", root / subdir)
+    assert spec.num_examples["validation"] > 0
+    first = next(iter(via_env.take(1).as_numpy_iterator()))
+    assert np.array_equal(first, next(iter(direct.take(1).as_numpy_iterator())))

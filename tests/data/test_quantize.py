@@ -2,24 +2,11 @@
 
 import numpy as np
 import pytest
-from PIL import Image
 
+from tests.helpers import write_sprites
 from tfgen import data as tfdata
-from tfgen.data import quantize
+from tfgen.data import palette_files, quantize
 from tfgen.data.errors import DataError
-
-
-def write_sprites(folder, n=12, size=8, seed=0):
-    """Sprites drawn from 4 known colours, with a transparent border."""
-    rng = np.random.default_rng(seed)
-    colours = np.array([[250, 10, 10], [10, 250, 10], [10, 10, 250], [0, 0, 0]], np.uint8)
-    folder.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        rgba = np.zeros((size, size, 4), np.uint8)
-        rgba[1:-1, 1:-1, :3] = colours[rng.integers(0, 4, (size - 2, size - 2))]
-        rgba[1:-1, 1:-1, 3] = 255
-        Image.fromarray(rgba, "RGBA").save(folder / f"{i:03d}.png")
-    return colours
 
 
 def test_recovers_a_known_palette_and_builder_reads_it(tmp_path):
@@ -31,9 +18,43 @@ def test_recovers_a_known_palette_and_builder_reads_it(tmp_path):
     expected = {tuple(c) for c in colours} | {(255, 255, 255)}
     assert {tuple(c) for c in palette} == expected
     assert tuple(palette[0]) == (255, 255, 255)  # most frequent first: the border
-    # Identical sets compare with zero error however they are ordered.
-    report = quantize.compare(tmp_path / "out", tmp_path / "out")
-    assert report["mean_rgb_distance"] == 0 and report["exact_pixel_fraction"] == 1
+
+
+def _indices_and_palette(folder):
+    palette = palette_files.read_palette(folder / "colormap.txt")
+    size = palette_files.infer_size(folder / "pixel_color.txt")
+    images = np.stack([img for _, img in palette_files.iter_images(folder / "pixel_color.txt", len(palette), size)])
+    return images, palette
+
+
+def _write(folder, images, palette):
+    folder.mkdir(parents=True)
+    palette_files.write_palette(folder / "colormap.txt", palette)
+    palette_files.write_images(folder / "pixel_color.txt", images)
+
+
+def test_comparison_pairs_sprites_in_any_order_under_any_palette_order(tmp_path):
+    write_sprites(tmp_path / "sprites", n=12, size=8)
+    quantize.quantize_folder(tmp_path / "sprites", tmp_path / "out", num_colours=5, size=8)
+    images, palette = _indices_and_palette(tmp_path / "out")
+    rng = np.random.default_rng(1)
+    # The same sprites, listed in another order, under a permuted palette: distance 0.
+    perm = rng.permutation(len(palette))  # new index of each old colour
+    order = rng.permutation(len(images))
+    new_palette = np.empty_like(palette)
+    new_palette[perm] = palette
+    _write(tmp_path / "permuted", perm[images[order]], new_palette)
+    report = quantize.compare(tmp_path / "out", tmp_path / "permuted")
+    assert report["pairs"] == 12 and report["mean_rgb_distance"] == 0 and report["exact_pixel_fraction"] == 1
+    # One colour moved by (3, 4, 0), a distance of 5: each sprite's error is 5 x its share of that colour.
+    moved = palette.copy()
+    moved[1] = moved[1] + np.array([3, 4, 0]) * np.where(moved[1] > 200, -1, 1)
+    _write(tmp_path / "perturbed", images[order], moved)
+    share = (images[order] == 1).reshape(12, -1).mean(axis=1)
+    assert share.mean() > 0.05  # the moved colour is used
+    report = quantize.compare(tmp_path / "out", tmp_path / "perturbed")
+    np.testing.assert_allclose(report["mean_rgb_distance"], 5 * share.mean(), rtol=1e-9)
+    np.testing.assert_allclose(report["exact_pixel_fraction"], 1 - share.mean(), rtol=1e-9)
 
 
 def test_real_sprites_round_trip_through_the_pokemon_builder(tmp_path, pokemon_dir):

@@ -48,7 +48,11 @@ def test_fid_orders_corruptions_and_a_collapsed_sampler(extractor, labelled_digi
     assert sq.fid(fr[:n], extractor(zeros)) > 3 * sq.fid(fr[:n], extractor(other[:n]))
 
 
-def test_network_is_cached_and_keyed_by_recipe(extractor, labelled_digits, tmp_path):
+def test_network_is_cached_and_keyed_by_recipe(extractor, labelled_digits, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("the feature network was trained again instead of loaded from the cache")
+
+    monkeypatch.setattr(features, "train_feature_network", no_training)
     again = features.feature_extractor("digits", log=None)
     images = labelled_digits[0][:50]
     np.testing.assert_array_equal(again(images), extractor(images))

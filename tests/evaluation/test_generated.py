@@ -4,8 +4,9 @@ import json
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from tests.conftest import run_tool
+from tests.helpers import run_tool, tiny
 from tfgen.data import colours, datasets
 from tfgen.evaluation import generated
 from tfgen.training import trainer
@@ -68,30 +69,23 @@ def test_hook_outputs_are_checked():
     with pytest.raises(ValueError, match="channels"):
         colours.as_colours(np.zeros((2, 8, 8, 3), np.float32), palette)
 
-    class NoHook:
-        pass
-
-    with pytest.raises(ValueError, match="generate_images"):
-        generated.generate_colours(NoHook(), 4, 0, palette)
+    # A model that generates no images (text) says so.
+    with pytest.raises(ValueError, match="SentenceVAE does not generate images"):
+        generated.generate_colours(tiny("sentence_vae"), 4, 0, palette)
 
 
-def test_models_without_the_hook_are_sampled_through_their_default_signature(pixelrnn_workdir):
-    from tfgen.training import workdir as wd
+def test_latent_models_generate_what_their_export_samples():
+    """A VAE's `generate_images` equals its `sample` signature fed the noise tools/sample.py draws for an export."""
+    from tfgen.export import noise
 
-    model, run, _ = wd.load_model(pixelrnn_workdir)
-
-    class SignatureOnly:
-        # The autoregressive model seen only through its serving signatures.
-        default_signature = model.default_signature
-
-        def signatures(self):
-            return model.signatures()
-
-    got = generated.generate_colours(SignatureOnly(), 5, 2, run.data_spec.palette)
-    assert got.shape == (5, 8, 8, 1) and got.dtype == np.float32
-    # Palette colours only, and a function of the seed.
-    assert set(np.unique(got)) <= set(colours.palette_colours(run.data_spec.palette).ravel())
-    np.testing.assert_array_equal(got, generated.generate_colours(SignatureOnly(), 5, 2, run.data_spec.palette))
+    model = tiny("vae")
+    sig = next(s for s in model.signatures() if s.name == model.default_signature)
+    request = noise.request_inputs(sig.inputs, 5, 2)
+    expected = sig.fn(*[tf.constant(request[i.name]) for i in sig.inputs])["images"].numpy()
+    got = model.generate_images(5, 2)
+    assert got.shape == (5, *model.image_shape) and got.dtype == np.int32
+    np.testing.assert_array_equal(got, expected)
+    assert not np.array_equal(got, model.generate_images(5, 3))
 
 
 def test_evaluate_cli_reports_sample_scores(dcgan_workdir):

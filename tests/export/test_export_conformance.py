@@ -9,21 +9,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.test_conformance import tiny
+from tests.helpers import assert_matches, expected, fake_run, requests_for, tiny
 from tfgen import registry
 from tfgen.data import DataSpec
 from tfgen.export import exporter, saved_model, serving, tflite
 from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.export.metadata import RequestError
-from tfgen.training.workdir import Run
 
 MAX_BATCH = 8
 NAMES = registry.names()
-
-
-def fake_run(name, spec=None):
-    spec = spec or registry.get(name).cls.conformance_spec()
-    return Run(name, "tiny", {}, spec.name, None, spec, 0)
 
 
 @pytest.fixture(scope="module", params=NAMES)
@@ -34,28 +28,6 @@ def exported(request, tmp_path_factory):
     session = serving.ServingSession(result.saved_model)
     yield name, model, result, session
     session.close()
-
-
-def requests_for(model, num=4, seed=5):
-    return {sig.name: (sig, saved_model.example_inputs(sig, num=num, seed=seed)) for sig in model.signatures()}
-
-
-def expected(sig, inputs):
-    args = [tf.constant(inputs[i.name]) for i in sig.inputs]
-    return {k: v.numpy() for k, v in sig.expected(*args).items()}
-
-
-def assert_matches(sig, got, want, rtol):
-    assert set(got) == set(want)
-    for k in want:
-        if k in sig.exact_outputs:
-            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{sig.name}/{k} differs")
-        else:
-            # Relative to the output's scale, not only elementwise: a value near zero
-            # by cancellation (a code from a sum of larger terms) carries the
-            # absolute rounding error of those terms, which depends on summation order.
-            scale = float(np.max(np.abs(want[k]))) if np.size(want[k]) else 0.0
-            np.testing.assert_allclose(got[k], want[k], rtol=rtol, atol=rtol * scale, err_msg=f"{sig.name}/{k} drifts")
 
 
 def test_signature_defs_are_named_and_batched(exported):
@@ -138,6 +110,11 @@ def bad_requests(model):
             out.append((sig.name, wrong_dtype, [inp.name]))
             wrong_shape = dict(good, **{inp.name: good[inp.name][..., None]})
             out.append((sig.name, wrong_shape, [inp.name]))
+            if inp.dtype.startswith("float"):
+                for value in (np.nan, np.inf, -np.inf):
+                    bad = good[inp.name].copy()
+                    bad.flat[-1] = value
+                    out.append((sig.name, dict(good, **{inp.name: bad}), [inp.name, "values must be"]))
             if inp.high is not None:
                 bad = good[inp.name].copy()
                 bad.flat[0] = inp.high + (0 if inp.high_open else 1)
@@ -214,3 +191,23 @@ def test_palette_model_exports_at_pokemon_size(tmp_path):
     want = expected(sig, inputs)
     assert_matches(sig, session.run("complete", inputs), want, rtol=0)
     assert_matches(sig, TFLiteModel(result.tflite["float32"]).run("complete", **inputs), want, rtol=0)
+
+
+def test_a_tflite_conversion_that_fails_after_the_saved_model_leaves_no_partial_version(tmp_path, monkeypatch):
+    """The SavedModel of version 1 is published; TFLite conversion then dies after writing a file.
+    No TFLite version directory (nor its temporary) is left, and the next export is version 2."""
+    model, run = tiny("pixelrnn"), fake_run("pixelrnn")
+    real_convert = tflite.convert
+
+    def dies_half_way(model, out_dir, *args, **kwargs):
+        (out_dir / "float32.tflite").write_bytes(b"half a model")
+        raise RuntimeError("converter crashed")
+
+    monkeypatch.setattr(tflite, "convert", dies_half_way)
+    with pytest.raises(RuntimeError, match="converter crashed"):
+        exporter.export_model(model, run, tmp_path, max_batch=4, variants=("float32",))
+    assert (tmp_path / "pixelrnn" / "1" / "saved_model.pb").is_file()
+    assert list((tmp_path / "tflite" / "pixelrnn").iterdir()) == []
+    monkeypatch.setattr(tflite, "convert", real_convert)
+    result = exporter.export_model(model, run, tmp_path, max_batch=4, variants=("float32",))
+    assert result.version == 2 and result.tflite["float32"].is_file()

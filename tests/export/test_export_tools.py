@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.conftest import REPO, run_tool
+from tests.helpers import REPO, run_tool
 from tfgen.export import client, layout, serving
 from tfgen.export import metadata as md
 from tfgen.export import noise as export_noise

@@ -84,3 +84,14 @@ def test_active_units():
     count, variance = latent.active_units(means)
     assert count == 1
     assert variance[0] > 0.5 and variance[1] < 1e-5 and variance[2] == 0
+
+
+def test_kl_weight_warms_up_over_a_fraction_of_the_run():
+    # beta 2, a quarter of a 400-step run: W = 100 steps, weight 2 * t / 100.
+    weights = [float(latent.kl_weight(t, 2.0, 0.25, 400)) for t in (0, 1, 50, 99, 100, 399)]
+    np.testing.assert_allclose(weights, [0.0, 0.02, 1.0, 1.98, 2.0, 2.0], rtol=1e-6)
+    # The same fraction of a run twice as long takes twice the steps.
+    assert float(latent.kl_weight(100, 2.0, 0.25, 800)) == 1.0
+    # No warm-up, or a run of unknown length (a bare `fit`): beta from the first step.
+    assert float(latent.kl_weight(0, 2.0, 0.0, 400)) == 2.0
+    assert float(latent.kl_weight(0, 2.0, 0.25, None)) == 2.0

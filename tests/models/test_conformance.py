@@ -1,7 +1,10 @@
 """Properties every registered model must have, one test each, parametrised over the registry."""
 
-import importlib
-import pkgutil
+import inspect
+import json
+import subprocess
+import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -9,27 +12,15 @@ import pytest
 import tensorflow as tf
 
 import tfgen.models
+from tests.helpers import STOCHASTIC_TRAINING, batch_for, tiny
 from tfgen import registry
 from tfgen.data import DataSpec
+from tfgen.models.base import GenerativeModel
 
 NAMES = registry.names()
 AUTOREGRESSIVE = [n for n in NAMES if registry.get(n).family == "autoregressive"]
 # The autoregressive tests below use this spec; every family supplies its own for the generic tests.
 SPEC = registry.get("pixelrnn").cls.conformance_spec()
-
-
-def tiny(name, spec=None, seed=0):
-    """The model's tiny config, built for its conformance spec (or `spec`)."""
-    keras.utils.set_random_seed(seed)
-    cls = registry.get(name).cls
-    model = registry.get(name).build(spec or cls.conformance_spec(), "tiny")
-    model.build_for_data()
-    return model
-
-
-def batch_for(model, n, seed=0):
-    cls = type(model)
-    return cls.example_batch(cls.conformance_spec(), n, seed)
 
 
 def random_images(spec, n, seed=0):
@@ -38,11 +29,16 @@ def random_images(spec, n, seed=0):
 
 
 def test_every_model_package_is_registered():
-    packages = [m.name for m in pkgutil.iter_modules(tfgen.models.__path__) if m.ispkg]
+    """In a fresh process (nothing imported a family first), `registry.names()` alone registers every folder."""
+    packages = sorted(p.name for p in Path(tfgen.models.__path__[0]).iterdir() if (p / "__init__.py").is_file())
     assert packages, "no model packages found"
-    registered_modules = {registry.get(n).cls.__module__ for n in NAMES}
+    script = (
+        "import json; from tfgen import registry; "
+        "print(json.dumps(sorted({registry.get(n).cls.__module__ for n in registry.names()})))"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    registered_modules = json.loads(proc.stdout.strip().splitlines()[-1])
     for package in packages:
-        importlib.import_module(f"tfgen.models.{package}")
         prefix = f"tfgen.models.{package}."
         assert any(m.startswith(prefix) for m in registered_modules), (
             f"tfgen/models/{package} registers no model: decorate its class with "
@@ -52,7 +48,29 @@ def test_every_model_package_is_registered():
 
 def test_registry_rejects_models_without_tiny_config():
     with pytest.raises(ValueError, match="must define configs"):
-        registry.register("x", configs={"default": registry.Config(model={})}, default_dataset="digits", family="x")
+        registry.register("x", configs={"default": registry.Config(model={})}, default_dataset="digits")
+
+
+def test_registry_rejects_classes_that_do_not_implement_the_protocol():
+    from tfgen.models.base import GenerativeModel
+
+    configs = {"default": registry.Config(model={}), "tiny": registry.Config(model={})}
+    with pytest.raises(TypeError, match="not a subclass of tfgen.models.base.GenerativeModel"):
+        registry.register("x", configs=configs, default_dataset="digits")(keras.Model)
+
+    class Half(GenerativeModel):
+        family = "test"
+
+        def call(self, batch, training=False):
+            return batch
+
+    with pytest.raises(
+        TypeError,
+        match="Half does not define from_data_spec, conformance_spec, example_batch, "
+        "build_for_data, train_step, per_example_metrics, previews, signatures, monitor",
+    ):
+        registry.register("x", configs=configs, default_dataset="digits")(Half)
+    assert "x" not in registry.names()
 
 
 def test_unknown_model_lists_registered_names():
@@ -85,6 +103,17 @@ def test_get_config_round_trip(name):
     config = model.get_config()
     clone = type(model).from_config(config)
     assert clone.get_config() == config
+    # Every constructor argument, the base classes' included, is in the config: one left out
+    # would come back as its default and still round-trip above.
+    arguments = set()
+    for cls in type(model).__mro__:
+        if issubclass(cls, GenerativeModel) and "__init__" in vars(cls):
+            arguments |= {
+                p.name
+                for p in inspect.signature(cls.__init__).parameters.values()
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            }
+    assert arguments and arguments <= set(config), sorted(arguments - set(config))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -228,9 +257,26 @@ def test_sampling_is_deterministic_given_noise(name):
     assert a.min() >= 0 and a.max() < SPEC.num_classes
 
 
-@pytest.mark.parametrize("name", AUTOREGRESSIVE)
+# Models whose `sample` still re-runs the whole network per pixel: their fast-sampler
+# case fails until they carry state (strict: it must be removed from here when they do).
+NO_CACHED_SAMPLER = {"row_lstm", "diagonal_bilstm"}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="no cached sampler yet"))
+        if n in NO_CACHED_SAMPLER
+        else n
+        for n in AUTOREGRESSIVE
+    ],
+)
 @COLOURS
 def test_fast_sampler_equals_naive_sampler(name, colour):
+    from tfgen.models.autoregressive import AutoregressiveImageModel
+
+    # Without its own `_step_state`, `sample` and `sample_naive` run the same code: nothing would be compared.
+    assert registry.get(name).cls._step_state is not AutoregressiveImageModel._step_state, f"{name} has no fast path"
     model = tiny(name, spec_for(name, colour))
     noise, temps = model.noise(4, 3), tf.fill([4], 0.7)
     np.testing.assert_array_equal(
@@ -262,3 +308,51 @@ def test_sampler_draws_from_the_model_distribution():
         freq = np.bincount(draws, minlength=SPEC.num_classes) / n
         # 4 standard errors of a binomial proportion.
         np.testing.assert_array_less(np.abs(freq - p), 4 * np.sqrt(p * (1 - p) / n) + 1e-3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_training_randomness_follows_the_run_seed(name):
+    """From the same weights and batch, a step is repeatable; a model that draws noise draws it from its
+    checkpointed `noise_seed`, which the run's --seed sets, and another seed gives another step."""
+    from tfgen.training.trainer import default_optimizers
+
+    model = tiny(name, seed=0)
+    optimizers = default_optimizers(model, registry.get(name).config("tiny").learning_rate)
+    model.compile(**optimizers)
+    for opt in optimizers.values():
+        opt.build(model.trainable_variables)
+    state = list(model.variables) + [v for opt in optimizers.values() for v in opt.variables]
+    start = [v.numpy() for v in state]
+    seeds = [v for v in model.variables if v.path.endswith("noise_seed")]
+    assert bool(seeds) == (name in STOCHASTIC_TRAINING), (name, [v.path for v in seeds])
+    step, batch = tf.function(model.train_step), batch_for(model, 8)
+
+    def one_step(noise_seed=None):
+        for v, value in zip(state, start):
+            v.assign(value)
+        if noise_seed is not None:
+            seeds[0].assign(noise_seed)
+        step(batch)
+        return [v.numpy() for v in model.trainable_weights]
+
+    first = one_step()
+    for a, b in zip(first, one_step()):
+        np.testing.assert_array_equal(a, b)
+    if seeds:
+        assert int(tiny(name, seed=1).noise_seed.numpy()) != int(seeds[0].numpy())  # --seed sets it
+        other = one_step(int(seeds[0].numpy()) + 1)
+        assert any(not np.array_equal(a, b) for a, b in zip(first, other)), f"{name}: the noise ignores noise_seed"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_keras_fit_trains_a_freshly_built_model(name):
+    """The Keras convention: `compile(**optimizers)` and `fit(dataset)` straight after `registry.build`."""
+    spec = registry.get(name)
+    keras.utils.set_random_seed(0)
+    model = spec.build(spec.cls.conformance_spec(), "tiny")
+    model.compile(**model.make_optimizers(spec.config("tiny").learning_rate))
+    dataset = tf.data.Dataset.from_tensor_slices(batch_for(model, 8)).batch(4)
+    before = [v.numpy() for v in model.trainable_weights]
+    history = model.fit(dataset, epochs=2, verbose=0)
+    assert np.isfinite(history.history[model.monitor]).all()
+    assert any(not np.array_equal(a, v.numpy()) for a, v in zip(before, model.trainable_weights))

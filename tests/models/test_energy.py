@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tests.models.test_conformance import batch_for, tiny
+from tests.helpers import batch_for, tiny
 from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import colours, pipeline

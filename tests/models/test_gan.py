@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.test_conformance import batch_for, tiny
+from tests.helpers import batch_for, tiny
 from tfgen import data as tfdata
 from tfgen import losses, registry, sampling
 from tfgen.data import DataSpec, pipeline
-from tfgen.training import monitoring, trainer
+from tfgen.training import callbacks, trainer
 from tfgen.training.trainer import default_optimizers
 
 ADVERSARIAL = [n for n in registry.names() if registry.get(n).family == "adversarial"]
@@ -29,19 +29,6 @@ def snapshot(variables):
 
 def unchanged(before, variables):
     return all(np.array_equal(a, v.numpy()) for a, v in zip(before, variables))
-
-
-def record_discriminator_inputs(model, monkeypatch):
-    """A list that fills with every image batch the (real) discriminator is called on, in call order."""
-    seen = []
-    discriminate = model.discriminate
-
-    def recording(images, **kwargs):
-        seen.append(images.numpy())
-        return discriminate(images, **kwargs)
-
-    monkeypatch.setattr(model, "discriminate", recording)
-    return seen
 
 
 def test_both_adversarial_models_are_registered():
@@ -215,7 +202,7 @@ def run_with_alarm(force_one_image, tmp_path, steps=1100):
         kernel.assign(tf.zeros_like(kernel))
         kernel.trainable = False
     model.compile(**default_optimizers(model, registry.get("dcgan").config("tiny").learning_rate))
-    (alarm,) = [c for c in model.training_callbacks(tmp_path, spec) if isinstance(c, monitoring.ModeCollapseAlarm)]
+    (alarm,) = [c for c in callbacks.for_model(model, tmp_path, spec) if isinstance(c, callbacks.ModeCollapseAlarm)]
     alarm.set_model(model)
     alarm.on_train_begin()
     step = tf.function(model.train_step)
@@ -237,21 +224,21 @@ def test_mode_collapse_alarm_trips_on_a_one_image_generator(tmp_path, caplog):
     # Never diverse, so armed at max_warmup, where it fires at once.
     assert [a["step"] for a in alarm.alarms] == [alarm.max_warmup]
     assert alarm.alarms[0]["diversity_ratio"] < 0.01
-    assert json.loads((tmp_path / monitoring.ALARMS_FILE).read_text()) == alarm.alarms
+    assert json.loads((tmp_path / callbacks.ALARMS_FILE).read_text()) == alarm.alarms
     assert f"mode collapse suspected at step {alarm.max_warmup}" in caplog.text
     assert list((tmp_path / "logs" / "alarms").glob("events.out.tfevents.*"))
 
 
 def test_mode_collapse_alarm_stays_quiet_on_a_healthy_run(tmp_path):
     alarm = run_with_alarm(False, tmp_path)
-    assert alarm.diverse_once and alarm.alarms == [] and not (tmp_path / monitoring.ALARMS_FILE).exists()
+    assert alarm.diverse_once and alarm.alarms == [] and not (tmp_path / callbacks.ALARMS_FILE).exists()
     assert alarm.ratio() > 0.6  # measured ~0.9
 
 
 def test_alarm_fires_on_a_collapse_late_in_an_epoch():
     # Running means over a 1000-step epoch: a collapse at step 900 moves the
     # epoch mean little, but the per-step values it is built from are recovered.
-    alarm = monitoring.ModeCollapseAlarm(None, window=20, warmup=0)
+    alarm = callbacks.ModeCollapseAlarm(None, window=20, warmup=0)
     alarm.on_epoch_begin(0)
     fake_sum = 0.0
     for step in range(1, 1001):
@@ -263,7 +250,7 @@ def test_alarm_fires_on_a_collapse_late_in_an_epoch():
 
 
 def test_alarm_rearms_after_recovery():
-    alarm = monitoring.ModeCollapseAlarm(None, threshold=0.3, window=2, warmup=0, rearm=0.6)
+    alarm = callbacks.ModeCollapseAlarm(None, threshold=0.3, window=2, warmup=0, rearm=0.6)
     values = [0.9, 0.9, 0.1, 0.1, 0.9, 0.9, 0.9, 0.1, 0.1]
     alarm.on_epoch_begin(0)
     total = 0.0

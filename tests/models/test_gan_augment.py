@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.test_conformance import batch_for
-from tests.models.test_gan import record_discriminator_inputs
+from tests.helpers import batch_for, record_discriminator_inputs
 from tfgen import registry
 from tfgen.models.gan import augment
 from tfgen.training.trainer import default_optimizers

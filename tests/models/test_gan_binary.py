@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.models.test_gan import record_discriminator_inputs
+from tests.helpers import record_discriminator_inputs
 from tfgen import registry
 from tfgen.data import DataSpec
 from tfgen.export import exporter, serving

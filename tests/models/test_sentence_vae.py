@@ -5,11 +5,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.export.test_export_conformance import fake_run
-from tests.models.test_conformance import tiny
+from tests.helpers import fake_run, tiny
 from tfgen import registry
 from tfgen.export import exporter, serving
-from tfgen.models.sentence_vae import sentence_interpolation
+from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.models.sentence_vae.sentence_tokenizer import EmptySentenceError, SentenceTokenizer
 from tfgen.training.trainer import default_optimizers
 
@@ -84,7 +83,7 @@ def test_decoder_step_equals_teacher_forcing():
     state = (tf.zeros([4, model.units]), tf.zeros([4, model.units]))
     total = np.zeros(4)
     for t in range(targets.shape[1]):
-        log_probs, state = model._decoder_step(tf.constant(inputs[:, t]), state, code_gates)
+        log_probs, state = model.decoder_step(tf.constant(inputs[:, t]), state, code_gates)
         total += mask[:, t] * np.take_along_axis(log_probs.numpy(), targets[:, t : t + 1], 1)[:, 0]
     np.testing.assert_allclose(total, teacher, rtol=1e-5)
 
@@ -116,7 +115,7 @@ def test_beam_search_finds_likelier_sentences_than_greedy():
 def test_interpolation_endpoints_are_the_reconstructions():
     model = tiny("sentence_vae")
     first, second = "the cat sat on the mat", "a dog ran"
-    rows = sentence_interpolation.interpolate(model, first, second, steps=5, beam_width=3)
+    rows = sentence_decoding.interpolate(model, first, second, steps=5, beam_width=3)
     assert [r[0] for r in rows] == [0.0, 0.25, 0.5, 0.75, 1.0]
     mean = model.posterior(tf.constant([first, second]))[0]
     recon = [s.decode() for s in model.detokenize(model.greedy_decode(mean)).numpy()]
@@ -125,7 +124,7 @@ def test_interpolation_endpoints_are_the_reconstructions():
     served = model.interpolate(tf.constant([first] * 5), tf.constant([second] * 5), tf.constant([r[0] for r in rows]))
     assert [s.decode() for s in model.detokenize(served).numpy()] == [r[1] for r in rows]
     with pytest.raises(ValueError, match="steps must be in"):
-        sentence_interpolation.interpolate(model, first, second, steps=1)
+        sentence_decoding.interpolate(model, first, second, steps=1)
 
 
 def test_kl_stays_above_zero_with_annealing(ptb_dir):
@@ -140,13 +139,15 @@ def test_kl_stays_above_zero_with_annealing(ptb_dir):
     held_out = tf.constant(list(val.take(64).as_numpy_iterator()))
     kl = {}
     for name, overrides in {
-        "collapsed": dict(kl_anneal_steps=0, word_dropout=0.0),
-        "annealed": dict(kl_anneal_steps=1000, word_dropout=0.3),
-        "free_bits": dict(kl_anneal_steps=20, word_dropout=0.3, kl_free_bits=0.5),
+        # 100 steps of runs planned for 1,000: the KL weight stays at or below 0.1,
+        # or (free bits) reaches 1 after 20 steps.
+        "collapsed": dict(kl_warmup=0.0, word_dropout=0.0),
+        "annealed": dict(kl_warmup=1.0, word_dropout=0.3),
+        "free_bits": dict(kl_warmup=0.02, word_dropout=0.3, kl_free_bits=0.5),
     }.items():
         keras.utils.set_random_seed(0)
         model = registry.get("sentence_vae").build(spec, "tiny", **overrides)
-        model.build_for_data()
+        model.plan_run(1000)
         model.compile(**default_optimizers(model, 3e-3))
         step = tf.function(model.train_step)
         for i in range(100):

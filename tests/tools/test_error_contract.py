@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.helpers import REPO
 from tfgen.training import workdir as wd
 
 TOOLS = sorted(p.stem for p in (REPO / "tools").glob("*.py") if not p.stem.startswith("_"))
@@ -57,7 +57,11 @@ CASES = {
         ("empty_workdir", ["--workdir={empty}"], NO_RUN),
         ("garbage_run_json", ["--workdir={garbage}"], NOT_A_RUN),
         ("no_checkpoint", ["--workdir={no_ckpt}"], "checkpoints: no checkpoint to load"),
-        ("unknown_split", ["--workdir={run}", "--split=nope"], "has no split 'nope'; its splits: all, train, validation"),
+        (
+            "unknown_split",
+            ["--workdir={run}", "--split=nope"],
+            "has no split 'nope'; its splits: all, train, validation",
+        ),
         ("unknown_dataset", ["--workdir={run}", "--dataset=nope"], "--dataset=nope: value should be one of"),
         ("corrupt_data_file", ["--workdir={run}", "--dataset=pokemon", "--data_dir={bad_palette}"], BAD_PALETTE),
         ("zero_batch", ["--workdir={run}", "--batch_size=0"], "--batch_size=0"),
@@ -68,7 +72,6 @@ CASES = {
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),
         ("not_a_vae", ["--workdir={run}"], "pixelrnn has no code posterior to importance-sample (not a VAE)"),
         ("negative_samples", ["--workdir={run}", "--importance_samples=-1"], "--importance_samples=-1"),
-        ("unknown_split", ["--workdir={run}", "--split=nope"], "has no split 'nope'; its splits: all, train, validation"),
     ],
     "export": [
         ("missing_workdir", ["--workdir={missing}", "--export_dir={tmp}/export"], NO_RUN),
@@ -115,7 +118,11 @@ CASES = {
         ("missing_export", ["--export_dir={missing}", "--out={tmp}/s.png"], "no tfgen export metadata here"),
         ("neither_source", ["--out={tmp}/s.png"], "give exactly one of --workdir and --export_dir"),
         ("non_integer_num", ["--workdir={run}", "--num=many"], "--num=many: invalid literal for int()"),
-        ("unknown_split", ["--workdir={run}", "--cover=0.5", "--split=test"], "has no split 'test'; its splits: all, train"),
+        (
+            "unknown_split",
+            ["--workdir={run}", "--cover=0.5", "--split=test"],
+            "has no split 'test'; its splits: all, train",
+        ),
         ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--out={tmp}/s.png"], BAD_CKPT),
     ],
     "serve_client": [

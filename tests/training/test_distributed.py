@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from tests.conftest import REPO, run_tool
+from tests.helpers import REPO, run_tool
 from tfgen.training import local_cluster, trainer
 from tfgen.training import workdir as wd
 
@@ -87,6 +87,9 @@ def test_two_workers_with_a_slow_chief_match_each_other_and_a_single_process(sin
     assert chief_digest == worker_digest  # bit-identical replicas
     # Only the chief wrote checkpoints; the other worker's scratch is gone.
     assert not list((workdir / ".worker-tmp").glob("*/ckpt*"))
+    # Only the chief wrote summaries: one event file per log, none from the other worker's monitors.
+    event_files = sorted(p.relative_to(workdir / "logs").parent.name for p in (workdir / "logs").rglob("events.out.*"))
+    assert event_files == ["samples", "train", "validation"], event_files
     assert_close(weights(workdir), single_process)
 
 

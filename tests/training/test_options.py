@@ -6,15 +6,15 @@ from tfgen.training import trainer
 
 
 def test_config_xla_default_applies_under_the_default_strategy():
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default"))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default"))
     assert cfg.jit_compile is True
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", jit_compile=False))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", jit_compile=False))
     assert cfg.jit_compile is False  # the flag overrides the config
 
 
 @pytest.mark.parametrize("strategy", ["mirrored", "multi_worker"])
 def test_config_xla_default_yields_to_a_distributed_strategy(strategy):
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", strategy=strategy))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="default", strategy=strategy))
     assert cfg.jit_compile is False
 
 
@@ -24,17 +24,17 @@ def test_explicit_xla_under_a_distributed_strategy_is_refused():
 
 
 def test_flags_override_the_config():
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="tiny", batch_size=3, learning_rate=0.5))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="pixelrnn", config="tiny", batch_size=3, learning_rate=0.5))
     assert (cfg.batch_size, cfg.learning_rate, cfg.epochs) == (3, 0.5, 1)
 
 
 def test_checkpoint_cadence_comes_from_the_config_unless_a_flag_sets_it():
     # vae long170 meets its 30-minute budget only with one checkpoint per 500-step epoch.
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170"))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170"))
     assert cfg.checkpoint_every == 500
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="default"))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="default"))
     assert cfg.checkpoint_every == 100
-    _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=7))
+    _, _, cfg = trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=7))
     assert cfg.checkpoint_every == 7
     with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
         trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=0))

@@ -1,5 +1,6 @@
 """Training survives a SIGKILL and refuses to continue past a NaN."""
 
+import json
 import signal
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import REPO, run_tool
+from tests.helpers import REPO, run_tool
 from tfgen.training import trainer
 from tfgen.training import workdir as wd
 
@@ -66,16 +67,62 @@ def test_nan_stops_with_step_and_keeps_last_checkpoint(tmp_path):
     after = final_weights(workdir)
     for a, b in zip(before[1], after[1]):
         np.testing.assert_array_equal(a, b)
-    assert not (workdir / "summary.json").read_text().count("nan")
+    summary = json.loads((workdir / "summary.json").read_text())  # the summary of the good run
+    assert summary["steps"] == 4 and all(np.isfinite(v) for v in summary["validation"].values())
+
+
+def test_a_nan_loss_stops_the_run_and_names_the_loss(tmp_path):
+    """A checkpoint whose weights give a NaN loss (here: a NaN logit bias) stops the next step on its loss."""
+    workdir = tmp_path / "run"
+    tiny = dict(model="pixelrnn", config="tiny", workdir=str(workdir), export=False, num_previews=0, verbose=False)
+    trainer.train(trainer.TrainOptions(**tiny, steps=4))
+    model, run, _ = wd.load_model(workdir)
+    optimizers = trainer.default_optimizers(model, 0.01)
+    model.compile(**optimizers)
+    for opt in optimizers.values():
+        opt.build(model.trainable_variables)
+    step = tf.Variable(0, dtype=tf.int64)
+    ckpt = wd.checkpoint(model, step, **optimizers)
+    wd.restore(ckpt, tf.train.latest_checkpoint(str(workdir / "checkpoints")))
+    bias = model.head.bias
+    bias.assign(tf.fill(bias.shape, float("nan")))
+    tf.train.CheckpointManager(ckpt, str(workdir / "checkpoints"), max_to_keep=5).save(checkpoint_number=5)
+    with pytest.raises(trainer.NonFiniteLossError, match="non-finite loss at step 5 .*nll=nan"):
+        trainer.train(trainer.TrainOptions(**tiny, steps=8))
+    assert latest_step(workdir) == 5  # nothing saved after it
 
 
 def test_mixed_precision_and_xla_train_and_export_float32(tmp_path):
+    import keras
+
+    from tfgen.export.litert_runtime import TFLiteModel
+
+    class Dtypes(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.compute = self.model.compute_dtype
+            self.variables = {v.dtype for v in self.model.trainable_weights}
+
+    seen = Dtypes()
     workdir = tmp_path / "run"
     options = dict(model="pixelrnn", config="tiny", steps=30, mixed_precision=True, jit_compile=True, verbose=False)
-    summary = trainer.train(trainer.TrainOptions(**options, workdir=str(workdir)))
+    summary = trainer.train(trainer.TrainOptions(**options, workdir=str(workdir), callbacks=(seen,)))
     assert summary["mixed_precision"] and summary["jit_compile"]
+    # The model that trained computed in bfloat16 (CPU) and kept float32 variables.
+    assert (seen.compute, seen.variables) == ("bfloat16", {"float32"})
+    assert summary["compute_dtype"] == "bfloat16"
     assert summary["validation"]["nll"] < 64 * np.log(17)  # learned something: below uniform
-    # Variables stay float32 under mixed precision, and so does the export.
-    _, values = final_weights(workdir)
-    assert all(v.dtype == np.float32 for v in values)
-    assert (workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite").is_file()
+    # The export is float32 and computes what the restored float32 model computes.
+    model, _, _ = wd.load_model(workdir)
+    assert model.compute_dtype == "float32"
+    lite = TFLiteModel(workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite")
+    images = np.random.default_rng(0).integers(0, 17, (3, 8, 8, 1)).astype(np.int32)
+    want = model.log_prob(tf.constant(images)).numpy()
+    np.testing.assert_allclose(lite.run("log_prob", images=images)["log_prob"], want, rtol=1e-4)
+
+
+def test_only_the_newest_checkpoints_are_kept(tmp_path):
+    workdir = tmp_path / "run"
+    options = dict(model="pixelrnn", config="tiny", steps=6, checkpoint_every=1, keep_checkpoints=2)
+    trainer.train(trainer.TrainOptions(**options, workdir=str(workdir), export=False, num_previews=0, verbose=False))
+    kept = sorted(int(p.name.split("-")[1].split(".")[0]) for p in (workdir / "checkpoints").glob("ckpt-*.index"))
+    assert kept == [5, 6]

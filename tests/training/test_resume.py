@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.conftest import require_shared
+from tests.helpers import require_shared
 from tfgen import registry
 from tfgen.errors import CorruptFileError, WorkdirBusyError
 from tfgen.training import trainer

@@ -33,6 +33,7 @@ from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import features as feature_nets
 from tfgen.evaluation.generated import generate_colours
 from tfgen.evaluation.likelihood import check_compatible
+from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.training import workdir as wd
 
 CHUNK = 500
@@ -60,7 +61,7 @@ def _batched(fn, x):
 
 
 def is_adversarial(model):
-    return all(hasattr(model, m) for m in ("discriminate_colours", "generate_images", "loss_spec"))
+    return isinstance(model, AdversarialImageModel)
 
 
 def threshold(model, train_colours, num, seed):

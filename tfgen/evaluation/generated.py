@@ -24,10 +24,8 @@ with published numbers.
 """
 
 import numpy as np
-import tensorflow as tf
 
 from tfgen.data import colours as colour_space
-from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import features as feature_nets
 from tfgen.evaluation import sample_quality as sq
 from tfgen.evaluation.likelihood import check_compatible
@@ -36,37 +34,9 @@ from tfgen.training import workdir as wd
 CHUNK = 500
 
 
-def image_sampler(model):
-    """`(num, seed) -> images`: the model's hook, or else its default serving signature.
-
-    The fallback covers models written before the hook: a default signature
-    whose inputs are all noise (float, drawn as `export.noise` draws them for
-    `tools/sample.py`: uniform in a bounded range, standard normal otherwise,
-    temperature 1) and that has an "images" output.
-    """
-    if hasattr(model, "generate_images"):
-        return model.generate_images
-    signatures = model.signatures() if hasattr(model, "signatures") else []
-    sig = next((s for s in signatures if s.name == getattr(model, "default_signature", None)), None)
-    if sig is None or "images" not in sig.outputs or any(i.dtype != "float32" for i in sig.inputs):
-        raise InvalidArgumentError(
-            f"{type(model).__name__} does not generate images: it has no generate_images(num, seed) hook "
-            "and its default signature is not a noise-in sampler with an 'images' output (docs/ARCHITECTURE.md)"
-        )
-    from tfgen.export import noise
-
-    fn = tf.function(sig.fn, reduce_retracing=True)
-
-    def sample(num, seed):
-        inputs = noise.request_inputs(sig.inputs, num, seed)
-        return fn(*[tf.constant(inputs[i.name]) for i in sig.inputs])["images"].numpy()
-
-    return sample
-
-
 def generate_colours(model, num, seed, palette, chunk=CHUNK):
     """`num` images from a model (see `image_sampler`), as colours; chunk i uses seed (seed, i)."""
-    sampler = image_sampler(model)
+    sampler = model.generate_images
     out = []
     for i, start in enumerate(range(0, num, chunk)):
         n = min(chunk, num - start)

@@ -23,6 +23,8 @@ from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import importance
 from tfgen.evaluation.likelihood import check_compatible
 from tfgen.losses import latent as latent_losses
+from tfgen.models.base import PosteriorModel
+from tfgen.models.latent import LatentImageModel
 from tfgen.training import workdir as wd
 
 
@@ -66,7 +68,7 @@ def evaluate_latent(model, examples, num_samples=5000, batch_size=8, chunk_size=
         for key in ("negative_elbo", "iwae_nll"):
             if key in totals:
                 result[f"perplexity_{key}"] = math.exp(totals[key] / totals["tokens"])
-    elif hasattr(model, "num_pixels"):
+    elif isinstance(model, LatentImageModel):
         for key in ("negative_elbo", "iwae_nll"):
             if key in result:
                 result[f"bits_per_dim_{key}"] = result[key] / (model.num_pixels * math.log(2.0))
@@ -78,7 +80,7 @@ def evaluate_latent_workdir(
 ):
     """`evaluate_latent` on a workdir's latest checkpoint; returns a JSON-able dict."""
     model, run, step = wd.load_model(workdir)
-    if not hasattr(model, "encode_for_likelihood"):
+    if not isinstance(model, PosteriorModel):
         raise InvalidArgumentError(f"{run.model} has no code posterior to importance-sample (not a VAE)")
     examples, spec = tfdata.load(run.dataset, split, run.data_dir)
     check_compatible(run.data_spec, spec)

@@ -93,3 +93,18 @@ def active_units(posterior_means, threshold=0.01):
     means = tf.cast(posterior_means, tf.float64)
     variance = tf.math.reduce_variance(means, axis=0)
     return int(tf.reduce_sum(tf.cast(variance > threshold, tf.int32))), variance.numpy()
+
+
+def kl_weight(step, beta, warmup_fraction, total_steps):
+    """The KL term's weight at optimizer step `step` (0 for the first step).
+
+    It rises linearly from 0 to `beta` over the first `warmup_fraction` of a
+    run of `total_steps` steps, then stays at `beta` (Bowman et al. 2016's
+    annealing, Sønderby et al. 2016's warm-up): beta * min(1, step / W) with
+    W = warmup_fraction * total_steps. No warm-up (`beta` throughout) when the
+    fraction is 0 or the run's length is unknown (None).
+    """
+    if not warmup_fraction or not total_steps:
+        return tf.constant(beta, tf.float32)
+    warmup_steps = max(1.0, float(warmup_fraction) * float(total_steps))
+    return beta * tf.minimum(1.0, tf.cast(step, tf.float32) / warmup_steps)

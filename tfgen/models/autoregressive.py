@@ -17,6 +17,9 @@ import tensorflow as tf
 
 from tfgen import losses
 from tfgen.export.signatures import Signature, TensorInput
+from tfgen.models.base import GenerativeModel
+
+NUM_PROBES, PROBE_SEED = 16, 1234  # the monitoring grid's fixed noise
 
 
 def sample_categorical(logits, uniform):
@@ -36,7 +39,7 @@ def sample_categorical(logits, uniform):
     return tf.minimum(index, tf.shape(logits)[-1] - 1)
 
 
-class AutoregressiveImageModel(keras.Model):
+class AutoregressiveImageModel(GenerativeModel):
     """Shared training, likelihood, sampling and completion for pixel models.
 
     Args:
@@ -47,6 +50,7 @@ class AutoregressiveImageModel(keras.Model):
     """
 
     family = "autoregressive"
+    monitors = ("sample_grids",)  # tfgen.training.callbacks: samples from fixed noise every epoch
     monitor = "nll"  # the train_step output that must fall on a fixed batch (conformance test)
 
     def __init__(self, num_classes, image_shape, **kwargs):
@@ -106,8 +110,15 @@ class AutoregressiveImageModel(keras.Model):
         return tf.reduce_sum(self._autoregress(images, steps, zeros, ones)[1], axis=1)
 
     def serving_log_prob(self, images):
-        """The log_prob the exported signature computes (parallel by default)."""
-        return self.log_prob(images)
+        """The log_prob the exported signature computes: the parallel pass by default.
+
+        The cross-entropy is written as log_softmax times a one-hot:
+        SparseSoftmaxCrossEntropyWithLogits is no TFLite builtin, these are.
+        The export tests check it against `log_prob`.
+        """
+        logits = tf.cast(self(images), tf.float32)
+        picked = tf.nn.log_softmax(logits) * tf.one_hot(tf.cast(images, tf.int32), self.num_classes)
+        return tf.reduce_sum(tf.reshape(picked, [tf.shape(picked)[0], -1]), axis=1)
 
     @property
     def metrics(self):
@@ -129,9 +140,6 @@ class AutoregressiveImageModel(keras.Model):
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         return self._update_metrics(nll)
-
-    def test_step(self, data):
-        return self._update_metrics(-self.log_prob(data))
 
     def per_example_metrics(self, images):
         """What evaluation averages: nats per image and bits per dimension."""
@@ -333,41 +341,17 @@ class AutoregressiveImageModel(keras.Model):
             ),
         ]
 
-    def training_callbacks(self, workdir, data_spec):
-        return [SampleGridCallback(workdir, data_spec.palette)]
+    def probe_pictures(self, palette):
+        """Samples from fixed noise (seed 1234) at temperature 1, for `SampleGrids`."""
+        from tfgen import visualize
+
+        images = self.cached_function(self.sample)(self.noise(NUM_PROBES, PROBE_SEED), tf.ones([NUM_PROBES]))
+        return {"samples": visualize.grid(visualize.render(images.numpy(), palette))}
 
     def generate_images(self, num, seed):
-        """The generic image hook (docs/ARCHITECTURE.md): int32 palette indices
-        [num, H, W, C] sampled at temperature 1, reproducible from an int seed."""
-        if not hasattr(self, "_sample_fn"):
-            self._sample_fn = tf.function(self.sample, reduce_retracing=True)
-        return self._sample_fn(self.noise(num, seed), tf.ones([num])).numpy()
+        """int32 palette indices [num, H, W, C] sampled at temperature 1, reproducible from an int seed."""
+        return self.cached_function(self.sample)(self.noise(num, seed), tf.ones([num])).numpy()
 
     def noise(self, num, seed):
         """Uniform noise for `sample`/`complete`, reproducible from an int seed."""
         return tf.random.stateless_uniform([num, *self.image_shape], seed=[seed, 0])
-
-
-class SampleGridCallback(keras.callbacks.Callback):
-    """Logs a grid of samples from fixed noise to TensorBoard at every epoch end.
-
-    Fixed noise makes successive grids comparable: the change is the model's.
-    """
-
-    def __init__(self, workdir, palette, num=16, seed=1234):
-        super().__init__()
-        self.writer = tf.summary.create_file_writer(str(workdir / "logs" / "samples"))
-        self.palette = palette
-        self.num, self.seed = num, seed
-        self._sample = None
-
-    def on_epoch_end(self, epoch, logs=None):
-        from tfgen import visualize
-
-        model = self.model
-        if self._sample is None:
-            self._sample = tf.function(model.sample)
-        images = self._sample(model.noise(self.num, self.seed), tf.ones([self.num])).numpy()
-        grid = visualize.grid(visualize.render(images, self.palette))
-        with self.writer.as_default(step=int((logs or {}).get("step", epoch))):
-            tf.summary.image("samples", grid[None])

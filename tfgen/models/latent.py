@@ -19,9 +19,10 @@ from tfgen import losses
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers.image_coders import ImageDecoder, ImageEncoder
 from tfgen.losses import latent as latent_losses
+from tfgen.models.base import GenerativeModel
 
 
-class LatentImageModel(keras.Model):
+class LatentImageModel(GenerativeModel):
     """Encoder, code, decoder over index images.
 
     Args:
@@ -35,13 +36,14 @@ class LatentImageModel(keras.Model):
         conv_channels: channels of the stride-2 convolutions (conv only).
         embed_dim: embedding size of a pixel value for num_classes > 2.
         activation: of the hidden layers.
-        learning_rate_decay_steps: if > 0, the learning rate follows a cosine
-            from the configured rate down to 2% of it over this many steps
-            (then stays there); set it to the run's length. 0: constant.
+        learning_rate_decay: "cosine": the learning rate follows a cosine from
+            the configured rate down to 2% of it over the whole run (its
+            length comes from `plan_run`). None (default): constant.
     """
 
     family = "latent"
     default_signature = "sample"
+    monitors = ("code_map",)
 
     def __init__(
         self,
@@ -53,11 +55,13 @@ class LatentImageModel(keras.Model):
         conv_channels=(32, 64),
         embed_dim=8,
         activation="elu",
-        learning_rate_decay_steps=0,
+        learning_rate_decay=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.learning_rate_decay_steps = int(learning_rate_decay_steps)
+        if learning_rate_decay not in (None, "cosine"):
+            raise ValueError(f"learning_rate_decay must be None or 'cosine', got {learning_rate_decay!r}")
+        self.learning_rate_decay = learning_rate_decay
         self.num_classes = int(num_classes)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_pixels = int(np.prod(self.image_shape))
@@ -96,20 +100,18 @@ class LatentImageModel(keras.Model):
             "conv_channels": list(self.conv_channels),
             "embed_dim": self.embed_dim,
             "activation": self.activation,
-            "learning_rate_decay_steps": self.learning_rate_decay_steps,
+            "learning_rate_decay": self.learning_rate_decay,
         }
 
     def make_optimizers(self, learning_rate):
-        """Adam, with the cosine decay of `learning_rate_decay_steps` if set.
+        """Adam, with the cosine decay over the run if `learning_rate_decay` asks for it.
 
         Annealing the rate at the end of a short run is worth a nat or more
         of validation NLL for a VAE: the last epochs average out the noise of
         the single-sample gradient instead of bouncing around the optimum.
         """
-        if self.learning_rate_decay_steps:
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                learning_rate, self.learning_rate_decay_steps, alpha=0.02
-            )
+        if self.learning_rate_decay == "cosine" and self.total_steps:
+            learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, self.total_steps, alpha=0.02)
         return {"optimizer": keras.optimizers.Adam(learning_rate)}
 
     # -- conformance tests ------------------------------------------------
@@ -188,17 +190,13 @@ class LatentImageModel(keras.Model):
         return {"reconstruction": -self.log_likelihood(images, logits), "squared_error": squared}
 
     def _training_noise(self, shape):
-        """Standard normal noise for a train step, a pure function of the step and replica.
+        """Standard normal noise for a train step: a pure function of the run's seed, the step and the replica.
 
-        Stateless (seeded by the optimizer's step count, which is checkpointed)
-        so a resumed run draws the same noise as an uninterrupted one, and
-        replicas draw different noise without sharing a generator's state.
+        Stateless, seeded by checkpointed state (`GenerativeModel.training_seed`),
+        so a resumed run draws the same noise as an uninterrupted one, another
+        --seed draws other noise, and replicas draw different noise.
         """
-        replica = tf.distribute.get_replica_context()
-        replica_id = replica.replica_id_in_sync_group if replica is not None else 0
-        step = tf.cast(self.optimizer.iterations, tf.int32)
-        seed = tf.stack([step, 1000 + tf.cast(replica_id, tf.int32)])
-        return tf.random.stateless_normal(shape, seed=seed)
+        return tf.random.stateless_normal(shape, seed=self.training_seed(0))
 
     # -- pictures ---------------------------------------------------------
 
@@ -219,16 +217,31 @@ class LatentImageModel(keras.Model):
 
     def previews(self, examples, palette, num_samples=16, seed=0):
         """Samples, reconstructions, interpolations and (2-D codes) the code grid."""
-        from tfgen import latent_pictures
+        from tfgen.models import latent_pictures
 
         return latent_pictures.model_previews(self, examples, palette, num_samples, seed)
 
-    def training_callbacks(self, workdir, data_spec):
-        """code_map.png at the end of training: the whole validation split needs the data, not previews."""
-        del data_spec
-        from tfgen import latent_pictures
+    def code_map_picture(self, images, title, limit=None):
+        """RGB uint8 of the codes of `images` (a dataset) in 2-D, for the `code_map` monitor."""
+        from tfgen.models import latent_pictures
 
-        return [latent_pictures.CodeMapCallback(workdir)]
+        codes = latent_pictures.encode_split(self, images, limit=limit)
+        return latent_pictures.code_map(codes, f"{title} ({len(codes)})")
+
+    def generate_images(self, num, seed):
+        """int32 palette indices [num, H, W, C]: the most likely image of each of `num` prior codes.
+
+        The codes are the `sample` signature's noise as `tools/sample.py`
+        draws it for an export, so a workdir and its export give the same images.
+        """
+        from tfgen.export import noise as export_noise
+
+        sample = next(s for s in self.signatures() if s.name == "sample")
+        codes = export_noise.request_inputs(sample.inputs, num, seed)["noise"]
+        return self.cached_function(self._most_likely_sample)(tf.constant(codes)).numpy()
+
+    def _most_likely_sample(self, noise):
+        return self.most_likely(self.decode_logits(self.prior_codes(noise)))
 
     def noise(self, num, seed):
         """Standard normal noise for `sample`, reproducible from an int seed."""

@@ -13,7 +13,6 @@ the run. A non-finite loss stops the run before anything is saved.
 """
 
 import contextlib
-import dataclasses
 import functools
 import hashlib
 import json
@@ -31,8 +30,9 @@ from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import pipeline
 from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
-from tfgen.training import precision, strategies
+from tfgen.training import callbacks, precision, strategies
 from tfgen.training import workdir as wd
+from tfgen.training.options import TrainOptions  # noqa: F401  (the trainer's argument, imported from here)
 
 
 class NonFiniteLossError(UserError, RuntimeError):
@@ -43,47 +43,15 @@ class WorkerLostError(UserError, RuntimeError):
     """A multi-worker collective failed (a peer died or hung); restart every worker to resume."""
 
 
-@dataclasses.dataclass
-class TrainOptions:
-    """Everything `tools/train.py` passes to `train` (None = the config's default)."""
-
-    model: str = "pixelrnn"
-    config: str = "default"
-    dataset: str | None = None
-    data_dir: str | None = None
-    workdir: str = "workdir"
-    epochs: int | None = None
-    steps: int | None = None
-    batch_size: int | None = None
-    learning_rate: float | None = None
-    seed: int = 0
-    checkpoint_every: int | None = None
-    keep_checkpoints: int = 3
-    strategy: str = "default"
-    num_cpu_devices: int = 1
-    collective_timeout: int = 300
-    startup_timeout: int = 600
-    jit_compile: bool | None = None
-    mixed_precision: bool = False
-    num_previews: int = 16
-    export: bool = True
-    export_formats: tuple = ("saved_model", "tflite")
-    verbose: bool = True
-    # Extra keras.callbacks.Callback objects, run like the model's own.
-    callbacks: tuple = ()
-
-
 def default_optimizers(model, learning_rate):
-    """{checkpoint name: optimizer}; models with several override `make_optimizers`."""
-    if hasattr(model, "make_optimizers"):
-        optimizers = model.make_optimizers(learning_rate)
-    else:
-        optimizers = {"optimizer": keras.optimizers.Adam(learning_rate)}
-    return {k: precision.wrap_optimizer(v) for k, v in optimizers.items()}
+    """The model's `{checkpoint name: optimizer}`, loss-scaled under a float16 policy."""
+    return {k: precision.wrap_optimizer(v) for k, v in model.make_optimizers(learning_rate).items()}
 
 
 def _resolve(options):
+    """(options with defaults filled in, the model's registry entry, its config with the options applied)."""
     spec = registry.get(options.model)
+    options = options.resolved(spec.default_dataset)
     cfg = spec.config(options.config)
     changes = {
         k: getattr(options, k)
@@ -101,7 +69,7 @@ def _resolve(options):
                 "Models' heavy kernels (e.g. the LSTM loops) are XLA-compiled on their own under any strategy."
             )
         cfg = cfg.replace(jit_compile=False)  # a config's XLA default yields to the strategy
-    return spec, cfg
+    return options, spec, cfg
 
 
 def _prepare_workdir(options, spec, cfg, data_spec, chief):
@@ -212,198 +180,233 @@ def train(options):
     cluster per process. `tools/train.py` runs one training per process.
     """
     strategies.configure_cpu_devices(options.num_cpu_devices)
-    spec, cfg = _resolve(options)
+    options, spec, cfg = _resolve(options)
     strategy = strategies.make_strategy(options.strategy, options.startup_timeout)
     chief = strategies.is_chief(strategy)
-    dataset = options.dataset or spec.default_dataset
-    train_images, data_spec = tfdata.load(dataset, "train", options.data_dir)
-    val_images, _ = tfdata.load(dataset, "validation", options.data_dir)
-    data = (train_images.cache(), val_images.cache(), data_spec)
+    train_images, data_spec = tfdata.load(options.dataset, "train", options.data_dir)
+    val_images, _ = tfdata.load(options.dataset, "validation", options.data_dir)
     # The chief holds the workdir's lock for the whole cluster.
     with wd.Lock(options.workdir) if chief else contextlib.nullcontext():
-        return _train(options, spec, cfg, strategy, chief, data)
+        run = _Training(options, spec, cfg, strategy, chief, (train_images.cache(), val_images.cache(), data_spec))
+        run.build()
+        run.restore()
+        run.start()
+        while run.step_count() < run.total_steps:
+            run.epoch()
+        return run.finish()
 
 
-def _train(options, spec, cfg, strategy, chief, data):
-    log = print if options.verbose and chief else (lambda *a, **k: None)
-    warn = functools.partial(print, file=sys.stderr) if chief else log
-    train_images, val_images, data_spec = data
-    run = _prepare_workdir(options, spec, cfg, data_spec, chief)
+class _Training:
+    """One run's state, in the order the loop uses it: build, restore, start, epoch (validate), finish."""
 
-    global_batch = cfg.batch_size
-    if global_batch % strategy.num_replicas_in_sync:
-        raise InvalidArgumentError(
-            f"batch size {global_batch} does not divide over {strategy.num_replicas_in_sync} replicas"
+    def __init__(self, options, spec, cfg, strategy, chief, data):
+        self.options, self.spec, self.cfg = options, spec, cfg
+        self.strategy, self.chief = strategy, chief
+        self.train_images, self.val_images, self.data_spec = data
+        self.log = print if options.verbose and chief else (lambda *a, **k: None)
+        self.warn = functools.partial(print, file=sys.stderr) if chief else self.log
+        self.workdir = Path(options.workdir)
+        self.run = _prepare_workdir(options, spec, cfg, self.data_spec, chief)
+        self.global_batch = cfg.batch_size
+        if self.global_batch % strategy.num_replicas_in_sync:
+            raise InvalidArgumentError(
+                f"batch size {self.global_batch} does not divide over {strategy.num_replicas_in_sync} replicas"
+            )
+        self.num_train = self.data_spec.num_examples["train"]
+        self.steps_per_epoch = pipeline.steps_per_epoch(self.num_train, self.global_batch)
+        self.total_steps = options.steps or cfg.epochs * self.steps_per_epoch
+        self.eval_batch = max(self.global_batch, 64)
+        self.last = {}
+
+    def step_count(self):
+        return int(self.step.numpy())
+
+    def build(self):
+        """The model, its optimizers and the step counter, under the strategy's scope."""
+        # Same seed, same initial weights: an interrupted run resumed from a
+        # checkpoint and an uninterrupted one end identical.
+        keras.utils.set_random_seed(self.options.seed)
+        with precision.policy(self.options.mixed_precision), self.strategy.scope():
+            self.model = wd.build_model(self.run)
+            self.model.plan_run(self.total_steps)
+            self.optimizers = default_optimizers(self.model, self.cfg.learning_rate)
+            self.model.compile(**self.optimizers)
+            for opt in self.optimizers.values():
+                opt.build(self.model.trainable_variables)
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        ckpt = wd.checkpoint(self.model, self.step, **self.optimizers)
+        self.checkpoints = _Checkpoints(
+            ckpt, self.workdir, self.chief, self.options.keep_checkpoints, strategies.task_info()
         )
-    num_train = data_spec.num_examples["train"]
-    steps_per_epoch = pipeline.steps_per_epoch(num_train, global_batch)
-    total_steps = options.steps or cfg.epochs * steps_per_epoch
 
-    # Same seed, same initial weights: an interrupted run resumed from a
-    # checkpoint and an uninterrupted one end identical.
-    keras.utils.set_random_seed(options.seed)
-    with precision.policy(options.mixed_precision), strategy.scope():
-        model = wd.build_model(run)
-        optimizers = default_optimizers(model, cfg.learning_rate)
-        model.compile(**optimizers)
-        for opt in optimizers.values():
-            opt.build(model.trainable_variables)
-        step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
-    ckpt = wd.checkpoint(model, step, **optimizers)
-    checkpoints = _Checkpoints(ckpt, options.workdir, chief, options.keep_checkpoints, strategies.task_info())
-    restored = checkpoints.restore(warn)
-    if restored:
-        log(f"resumed from {restored} at step {int(step.numpy())}", flush=True)
-        if options.learning_rate is not None:
-            # The optimizer's learning rate is checkpointed too; a rate given
-            # on the command line must win over the restored one.
-            for name, fresh in default_optimizers(model, options.learning_rate).items():
-                rate = optimizers[name].learning_rate
-                # A learning-rate schedule (a model's decay) is not a checkpointed
-                # variable: it was built from the flag's rate above already.
-                if hasattr(rate, "assign"):
+    def restore(self):
+        """The newest readable checkpoint, if any; a learning rate given on the command line wins over it."""
+        restored = self.checkpoints.restore(self.warn)
+        if not restored:
+            return
+        self.log(f"resumed from {restored} at step {self.step_count()}", flush=True)
+        if self.options.learning_rate is not None:
+            for name, fresh in default_optimizers(self.model, self.options.learning_rate).items():
+                rate = self.optimizers[name].learning_rate
+                # A schedule is not a checkpointed variable: it was built from the flag's rate already.
+                if isinstance(rate, keras.Variable):
                     rate.assign(fresh.learning_rate)
 
-    step_fn = model.train_step
-    if cfg.jit_compile:
-        step_fn = tf.function(step_fn, jit_compile=True)
+    def start(self):
+        """Step functions, summary writers and the chief's callbacks."""
+        model, strategy = self.model, self.strategy
+        step_fn = model.train_step
+        if self.cfg.jit_compile:
+            step_fn = tf.function(step_fn, jit_compile=True)
 
-    def distributed_step(batch):
-        results = strategy.run(step_fn, args=(batch,))
-        means = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in results.items()}
-        # The loss is computed before the update, so a finite loss can still
-        # leave infinite weights behind (a huge step); check those too, before
-        # anything could checkpoint them.
-        finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
-        return means, finite
+        def distributed_step(batch):
+            results = strategy.run(step_fn, args=(batch,))
+            means = {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None) for k, v in results.items()}
+            # The loss is computed before the update, so a finite loss can still
+            # leave infinite weights behind (a huge step); check those too, before
+            # anything could checkpoint them.
+            finite = tf.reduce_all([tf.reduce_all(tf.math.is_finite(v)) for v in model.trainable_variables])
+            return means, finite
 
-    # Multi-worker: the first step runs with the generous startup timeout
-    # (workers trace and compile at different speeds); the steps after it,
-    # retraced, with the configured one, which then detects a dead or hung
-    # peer. Elsewhere both are the same function.
-    train_fn = tf.function(distributed_step)
-    steady_fn = tf.function(distributed_step) if options.strategy == "multi_worker" else train_fn
+        # Multi-worker: the first step runs with the generous startup timeout
+        # (workers trace and compile at different speeds); the steps after it,
+        # retraced, with the configured one, which then detects a dead or hung
+        # peer. Elsewhere both are the same function.
+        self.train_fn = tf.function(distributed_step)
+        multi_worker = self.options.strategy == "multi_worker"
+        self.steady_fn = tf.function(distributed_step) if multi_worker else self.train_fn
+        self.eval_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
+        logs = self.workdir / "logs"
+        noop = tf.summary.create_noop_writer()
+        self.train_writer = tf.summary.create_file_writer(str(logs / "train")) if self.chief else noop
+        self.val_writer = tf.summary.create_file_writer(str(logs / "validation")) if self.chief else noop
+        # Only the chief builds callbacks: they write pictures and summaries into the shared workdir.
+        own = callbacks.for_model(model, self.workdir, self.data_spec) if self.chief else []
+        self.callbacks = keras.callbacks.CallbackList(
+            [*own, *self.options.callbacks] if self.chief else [], model=model
+        )
+        self.callbacks.on_train_begin()
+        self.start_step = self.step_count()
+        self.start_time = time.time()
+        self.loop_seconds, self.timed_steps = 0.0, 0
 
-    eval_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
-    eval_batch = max(global_batch, 64)
-    logs = Path(options.workdir) / "logs"
-    noop = tf.summary.create_noop_writer()
-    train_writer = tf.summary.create_file_writer(str(logs / "train")) if chief else noop
-    val_writer = tf.summary.create_file_writer(str(logs / "validation")) if chief else noop
+    def epoch(self):
+        """Trains up to the end of the current epoch (or of the run), then validates at an epoch end."""
+        options, strategy = self.options, self.strategy
+        epoch, skip = divmod(self.step_count(), self.steps_per_epoch)
+        steps_this_epoch = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch) - skip
 
-    # Model-specific monitoring (e.g. a GAN's sample grids and mode-collapse
-    # alarm) plugs in as ordinary Keras callbacks, run by this loop.
-    own = model.training_callbacks(Path(options.workdir), data_spec) if hasattr(model, "training_callbacks") else []
-    callbacks = keras.callbacks.CallbackList([*own, *options.callbacks] if chief else [], model=model)
-    callbacks.on_train_begin()
-    start_step = int(step.numpy())
-    start_time = time.time()
-    loop_seconds, timed_steps = 0.0, 0
-    last = {}
-    while int(step.numpy()) < total_steps:
-        epoch, skip = divmod(int(step.numpy()), steps_per_epoch)
-        steps_this_epoch = min(steps_per_epoch, total_steps - epoch * steps_per_epoch) - skip
-
-        def dataset_fn(ctx, epoch=epoch, skip=skip):
+        def dataset_fn(ctx):
             return pipeline.train_batches(
-                train_images,
-                global_batch,
+                self.train_images,
+                self.global_batch,
                 seed=options.seed,
                 epoch=epoch,
                 skip=skip,
-                num_examples=num_train,
+                num_examples=self.num_train,
                 input_context=ctx,
             )
 
         batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
-        callbacks.on_epoch_begin(epoch)
+        self.callbacks.on_epoch_begin(epoch)
         try:
             # What came before (validation, checkpoints, the chief's callbacks,
             # the new iterator) takes each worker its own time; from here on
             # the workers are in step (resetting a metric is a collective too).
             strategies.barrier(strategy, options.startup_timeout)
         except tf.errors.OpError as e:
-            raise _worker_lost(e, options, int(step.numpy()), checkpoints) from e
-        for m in model.metrics:
+            raise _worker_lost(e, options, self.step_count(), self.checkpoints) from e
+        for m in self.model.metrics:
             m.reset_state()
-        bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and chief) else 0)
-        log(f"epoch {epoch + 1}/{math.ceil(total_steps / steps_per_epoch)}", flush=True)
+        bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and self.chief) else 0)
+        self.log(f"epoch {epoch + 1}/{math.ceil(self.total_steps / self.steps_per_epoch)}", flush=True)
         for i in range(steps_this_epoch):
-            t0 = time.perf_counter()
-            try:
-                batch = next(batches)
-                if train_fn is not steady_fn and int(step.numpy()) > start_step:
-                    strategies.set_collective_timeout(strategy, options.collective_timeout)
-                    steady_fn.get_concrete_function(batch)  # traced before the barrier, not inside a timed step
-                    strategies.barrier(strategy, options.startup_timeout)
-                    train_fn = steady_fn
-                    t0 = time.perf_counter()  # the retrace is not step time
-                means, finite = train_fn(batch)
-            except tf.errors.OpError as e:
-                raise _worker_lost(e, options, int(step.numpy()) + 1, checkpoints) from e
-            values = {k: float(v) for k, v in means.items()}
-            now = int(step.assign_add(1).numpy())
-            if now > start_step + 1:  # the first step of a run traces and compiles
-                loop_seconds += time.perf_counter() - t0
-                timed_steps += 1
-            if not (bool(finite) and all(math.isfinite(v) for v in values.values())):
-                what = "loss" if not all(math.isfinite(v) for v in values.values()) else "weights"
-                raise NonFiniteLossError(
-                    f"non-finite {what} at step {now} ({', '.join(f'{k}={v}' for k, v in values.items())}); "
-                    f"stopped without saving. The last good checkpoint is {checkpoints.latest}"
-                )
-            last = values
-            callbacks.on_train_batch_end(now, values)
+            values = self._train_step(next, batches)
             bar.update(i + 1, values=list(values.items()))
-            with train_writer.as_default(step=now):
-                for k, v in values.items():
-                    tf.summary.scalar(k, v)
-            if now % cfg.checkpoint_every == 0:
-                checkpoints.save(now)
-        now = int(step.numpy())
-        if now % steps_per_epoch == 0 or now == total_steps:
-            val, _ = evaluate_batches(model, val_images, eval_batch, eval_fn)
-            log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
-            callbacks.on_epoch_end(epoch, {**last, **{f"val_{k}": v for k, v in val.items()}, "step": now})
-            with val_writer.as_default(step=now):
-                for k, v in val.items():
-                    tf.summary.scalar(k, v)
-            if now % cfg.checkpoint_every:  # else saved above already
-                checkpoints.save(now)
+        now = self.step_count()
+        if now % self.steps_per_epoch == 0 or now == self.total_steps:
+            self.validate(epoch, now)
 
-    callbacks.on_train_end(last)
-    final_val, num_val = evaluate_batches(model, val_images, eval_batch, eval_fn)
-    summary = {
-        "model": spec.name,
-        "config": options.config,
-        "dataset": data_spec.name,
-        "strategy": options.strategy,
-        "replicas": strategy.num_replicas_in_sync,
-        "mixed_precision": options.mixed_precision,
-        "jit_compile": cfg.jit_compile,
-        "steps": int(step.numpy()),
-        "steps_this_run": int(step.numpy()) - start_step,
-        "train_seconds": round(time.time() - start_time, 1),
-        "examples_per_s": timed_steps * global_batch / loop_seconds if timed_steps else None,
-        "train": last,
-        "validation": final_val,
-        "num_validation": num_val,
-        "weights_sha256": weights_digest(model),
-    }
-    if chief:
-        if options.num_previews:
-            _write_previews(model, val_images, data_spec, options, val_writer, summary["steps"])
-        export_dir = Path(options.workdir) / "export"
-        if options.export and (summary["steps_this_run"] > 0 or not export_dir.exists()):
-            from tfgen.export import exporter
+    def _train_step(self, next_batch, batches):
+        options = self.options
+        t0 = time.perf_counter()
+        try:
+            batch = next_batch(batches)
+            if self.train_fn is not self.steady_fn and self.step_count() > self.start_step:
+                strategies.set_collective_timeout(self.strategy, options.collective_timeout)
+                self.steady_fn.get_concrete_function(batch)  # traced before the barrier, not inside a timed step
+                strategies.barrier(self.strategy, options.startup_timeout)
+                self.train_fn = self.steady_fn
+                t0 = time.perf_counter()  # the retrace is not step time
+            means, finite = self.train_fn(batch)
+        except tf.errors.OpError as e:
+            raise _worker_lost(e, options, self.step_count() + 1, self.checkpoints) from e
+        values = {k: float(v) for k, v in means.items()}
+        now = int(self.step.assign_add(1).numpy())
+        if now > self.start_step + 1:  # the first step of a run traces and compiles
+            self.loop_seconds += time.perf_counter() - t0
+            self.timed_steps += 1
+        if not (bool(finite) and all(math.isfinite(v) for v in values.values())):
+            what = "loss" if not all(math.isfinite(v) for v in values.values()) else "weights"
+            raise NonFiniteLossError(
+                f"non-finite {what} at step {now} ({', '.join(f'{k}={v}' for k, v in values.items())}); "
+                f"stopped without saving. The last good checkpoint is {self.checkpoints.latest}"
+            )
+        self.last = values
+        self.callbacks.on_train_batch_end(now, values)
+        with self.train_writer.as_default(step=now):
+            for k, v in values.items():
+                tf.summary.scalar(k, v)
+        if now % self.cfg.checkpoint_every == 0:
+            self.checkpoints.save(now)
+        return values
 
-            # From the saved checkpoint rebuilt in float32: the artifact does not
-            # depend on the training precision (bfloat16 ops do not convert to TFLite).
-            result = exporter.export_workdir(options.workdir, export_dir, formats=options.export_formats)
-            summary["export_version"] = result.version
-            log(f"exported version {result.version} to {export_dir}", flush=True)
-        (Path(options.workdir) / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    def validate(self, epoch, now):
+        """Validation metrics at an epoch end, the callbacks' epoch end, and a checkpoint."""
+        val, _ = evaluate_batches(self.model, self.val_images, self.eval_batch, self.eval_fn)
+        self.log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
+        self.callbacks.on_epoch_end(epoch, {**self.last, **{f"val_{k}": v for k, v in val.items()}, "step": now})
+        with self.val_writer.as_default(step=now):
+            for k, v in val.items():
+                tf.summary.scalar(k, v)
+        if now % self.cfg.checkpoint_every:  # else saved after the step already
+            self.checkpoints.save(now)
+
+    def finish(self):
+        """Final validation, the summary, and (chief) previews, export and summary.json."""
+        options, model = self.options, self.model
+        self.callbacks.on_train_end(self.last)
+        final_val, num_val = evaluate_batches(model, self.val_images, self.eval_batch, self.eval_fn)
+        steps = self.step_count()
+        summary = {
+            "model": self.spec.name,
+            "config": options.config,
+            "dataset": self.data_spec.name,
+            "workdir": str(self.workdir),
+            "strategy": options.strategy,
+            "replicas": self.strategy.num_replicas_in_sync,
+            "mixed_precision": options.mixed_precision,
+            "jit_compile": self.cfg.jit_compile,
+            "compute_dtype": model.compute_dtype,
+            "steps": steps,
+            "steps_this_run": steps - self.start_step,
+            "train_seconds": round(time.time() - self.start_time, 1),
+            "examples_per_s": (self.timed_steps * self.global_batch / self.loop_seconds if self.timed_steps else None),
+            "train": self.last,
+            "validation": final_val,
+            "num_validation": num_val,
+            "weights_sha256": weights_digest(model),
+        }
+        if self.chief:
+            if options.num_previews:
+                _write_previews(model, self.val_images, self.data_spec, options, self.val_writer, steps)
+            export_dir = self.workdir / "export"
+            if options.export and (summary["steps_this_run"] > 0 or not export_dir.exists()):
+                result = wd.export(self.workdir, export_dir, formats=options.export_formats)
+                summary["export_version"] = result.version
+                self.log(f"exported version {result.version} to {export_dir}", flush=True)
+            (self.workdir / "summary.json").write_text(json.dumps(summary, indent=2))
+        return summary
 
 
 def _worker_lost(error, options, step, checkpoints):

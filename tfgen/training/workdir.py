@@ -20,6 +20,7 @@ from google.protobuf import text_format
 from tfgen import registry
 from tfgen.data import DataSpec
 from tfgen.errors import CorruptFileError, MissingFileError, WorkdirBusyError
+from tfgen.export import exporter
 
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
@@ -185,6 +186,17 @@ def load_model(workdir):
     if latest is None:
         raise MissingFileError(f"{ckpt_dir}: no checkpoint to load")
     return model, run, restore_model(model, latest)
+
+
+def export(workdir, export_dir=None, **kwargs):
+    """Exports a workdir's latest checkpoint (`exporter.export_model`); export_dir defaults to <workdir>/export.
+
+    The model is rebuilt from the checkpoint in float32: the artifact does not
+    depend on the training precision (bfloat16 ops do not convert to TFLite).
+    """
+    exporter.check_options(**{k: kwargs[k] for k in ("formats", "max_batch", "variants") if k in kwargs})
+    model, run, step = load_model(workdir)
+    return exporter.export_model(model, run, export_dir or Path(workdir) / "export", step=step, **kwargs)
 
 
 class Lock:

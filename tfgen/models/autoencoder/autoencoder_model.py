@@ -19,7 +19,7 @@ from tfgen.models.autoencoder.autoencoder_configs import CONFIGS
 from tfgen.models.latent import LatentImageModel
 
 
-@registry.register("autoencoder", configs=CONFIGS, default_dataset="binarized_mnist", family="latent")
+@registry.register("autoencoder", configs=CONFIGS, default_dataset="binarized_mnist")
 class Autoencoder(LatentImageModel):
     """Deterministic autoencoder over index images.
 

@@ -15,23 +15,20 @@ are clipped to it.
     Energy-Based Models", arXiv:1903.08689.
 """
 
-import random
-
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
-from tfgen.models import conformance
+from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.energy.energy_configs import CONFIGS
-from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
+from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
 
 
-@registry.register("energy", configs=CONFIGS, default_dataset="digits", family="energy")
-class EnergyModel(keras.Model):
+@registry.register("energy", configs=CONFIGS, default_dataset="digits")
+class EnergyModel(ColourImageModel):
     """Energy-based model with Langevin sampling from a replay buffer.
 
     Args:
@@ -79,13 +76,7 @@ class EnergyModel(keras.Model):
         adam_beta_2=0.999,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_shape = tuple(int(d) for d in image_shape)
-        if self.image_shape[-1] != 1:
-            raise ValueError(f"expected index images with one channel, got {self.image_shape}")
-        self.palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-        self.colour_table = colour_space.ColourTable(self.palette)
-        self.colour_shape = (*self.image_shape[:2], self.colour_table.channels)
+        super().__init__(image_shape, palette, **kwargs)
         self.channels = tuple(int(c) for c in channels)
         self.kernel_size = int(kernel_size)
         self.langevin_steps = int(langevin_steps)
@@ -101,15 +92,9 @@ class EnergyModel(keras.Model):
         names += ["fake_diversity", "real_diversity", "sample_distance"]
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
-    @classmethod
-    def from_data_spec(cls, spec, **kwargs):
-        return cls(image_shape=spec.image_shape, palette=np.asarray(spec.palette).tolist(), **kwargs)
-
     def get_config(self):
         return {
             **super().get_config(),
-            "image_shape": list(self.image_shape),
-            "palette": self.palette.tolist(),
             "channels": list(self.channels),
             "kernel_size": self.kernel_size,
             "langevin_steps": self.langevin_steps,
@@ -123,14 +108,6 @@ class EnergyModel(keras.Model):
             "adam_beta_2": self.adam_beta_2,
         }
 
-    @classmethod
-    def conformance_spec(cls):
-        return conformance.colour_palette_spec()
-
-    @classmethod
-    def example_batch(cls, spec, n, seed=0):
-        return conformance.prototype_batch(spec, n, seed)
-
     def build(self, input_shape):
         self.energy_net.build((None, *self.colour_shape))
         # The replay buffer is a weight: checkpointed with the run, so chains
@@ -143,14 +120,8 @@ class EnergyModel(keras.Model):
             aggregation="only_first_replica",
             name="replay_buffer",
         )
-        seed = random.randrange(2**30)  # Python's RNG, seeded by keras.utils.set_random_seed
-        self.noise_seed = self.add_weight(
-            shape=(), dtype="int32", initializer=keras.initializers.Constant(seed), trainable=False, name="noise_seed"
-        )
+        self.add_noise_seed()
         self.built = True
-
-    def build_for_data(self):
-        self(tf.zeros([1, *self.image_shape], tf.int32))
 
     @property
     def metrics(self):
@@ -201,19 +172,12 @@ class EnergyModel(keras.Model):
 
     def generate_images(self, num, seed):
         """The generic image hook (docs/ARCHITECTURE.md): float32 colours [num, H, W, C] in [0, 1]."""
-        if not hasattr(self, "_sample_fn"):
-            self._sample_fn = tf.function(self.sample, reduce_retracing=True)
-        return self._sample_fn(*self.noise(num, seed)).numpy()
+        return self.cached_function(self.sample)(*self.noise(num, seed)).numpy()
 
     # -- training -----------------------------------------------------------
 
     def make_optimizers(self, learning_rate):
         return {"optimizer": keras.optimizers.Adam(learning_rate, beta_1=self.adam_beta_1, beta_2=self.adam_beta_2)}
-
-    def training_seed(self, stream):
-        step = tf.cast(self.optimizer.iterations, tf.int32)
-        base = tf.stack([tf.cast(self.noise_seed, tf.int32), step])
-        return tf.random.experimental.stateless_fold_in(base, replica_id() * 1024 + stream)
 
     def negatives(self, batch_size):
         """Chains from the replay buffer (or fresh noise) after `langevin_steps` steps; and their buffer slots."""
@@ -268,18 +232,13 @@ class EnergyModel(keras.Model):
             "replay_buffer": visualize.grid(colour_space.to_rgb(buffer)),
         }
 
-    def probe_pictures(self):
+    def probe_pictures(self, palette=None):
+        del palette  # drawn as colours already
         return self._pictures(16, seed=0)
 
     def previews(self, examples, palette, num_samples=16, seed=0):
         del examples, palette
         return self._pictures(num_samples, seed)
-
-    def training_callbacks(self, workdir, data_spec):
-        from tfgen.training import monitoring
-
-        del data_spec
-        return [monitoring.SampleGrids(workdir), monitoring.ModeCollapseAlarm(workdir)]
 
     # -- serving ----------------------------------------------------------
 

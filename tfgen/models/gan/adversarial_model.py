@@ -36,18 +36,15 @@ an error of 0.12 and a better FID than two of the three.
 [1] Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
 """
 
-import random
-
 import keras
-import numpy as np
 import tensorflow as tf
 
 from tfgen import losses
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
-from tfgen.models import conformance
+from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
-from tfgen.training.monitoring import gradient_norm, mean_pairwise_distance, nearest_distance, replica_id
+from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
 
 NUM_PROBES = 16  # fixed noise vectors the monitoring grids are drawn from
 
@@ -68,7 +65,7 @@ def straight_through_sign(x):
 BINARY_PIXELS = (None, "threshold")
 
 
-class AdversarialImageModel(keras.Model):
+class AdversarialImageModel(ColourImageModel):
     """Shared GAN training, monitoring, sampling and export.
 
     Subclasses create `self.generator` (a layer: noise [B, latent_dim] ->
@@ -133,14 +130,8 @@ class AdversarialImageModel(keras.Model):
         binary_pixels=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.image_shape = tuple(int(d) for d in image_shape)
-        if self.image_shape[-1] != 1:
-            raise ValueError(f"expected index images with one channel, got {self.image_shape}")
-        self.palette = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-        self.colour_table = colour_space.ColourTable(self.palette)
+        super().__init__(image_shape, palette, **kwargs)
         self.channels = self.colour_table.channels
-        self.colour_shape = (*self.image_shape[:2], self.channels)
         self.latent_dim = int(latent_dim)
         self.loss_name = loss
         self.loss_spec = losses.adversarial_loss(loss)
@@ -174,15 +165,9 @@ class AdversarialImageModel(keras.Model):
         # reports gradient_penalty only when a penalty is in use.
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
-    @classmethod
-    def from_data_spec(cls, spec, **kwargs):
-        return cls(image_shape=spec.image_shape, palette=np.asarray(spec.palette).tolist(), **kwargs)
-
     def get_config(self):
         return {
             **super().get_config(),
-            "image_shape": list(self.image_shape),
-            "palette": self.palette.tolist(),
             "latent_dim": self.latent_dim,
             "loss": self.loss_name,
             "d_steps": self.d_steps,
@@ -194,16 +179,6 @@ class AdversarialImageModel(keras.Model):
             "augment_shift": self.augment_shift,
             "binary_pixels": self.binary_pixels,
         }
-
-    # -- conformance tests ------------------------------------------------
-
-    @classmethod
-    def conformance_spec(cls):
-        return conformance.colour_palette_spec()
-
-    @classmethod
-    def example_batch(cls, spec, n, seed=0):
-        return conformance.prototype_batch(spec, n, seed)
 
     # -- building ---------------------------------------------------------
 
@@ -223,10 +198,7 @@ class AdversarialImageModel(keras.Model):
             trainable=False,
             name="probe_noise",
         )
-        seed = random.randrange(2**30)  # Python's RNG, seeded by keras.utils.set_random_seed
-        self.noise_seed = self.add_weight(
-            shape=(), dtype="int32", initializer=keras.initializers.Constant(seed), trainable=False, name="noise_seed"
-        )
+        self.add_noise_seed()
         # The averages start at the initial weights. ONLY_FIRST_REPLICA: every
         # replica holds the same weights, so any one's update is the update.
         # Averages are keyed by the variable they follow (id), not by position:
@@ -257,9 +229,6 @@ class AdversarialImageModel(keras.Model):
         """The running average of a network variable (None if not averaged)."""
         pair = self.averages.get(id(variable))
         return pair[1] if pair else None
-
-    def build_for_data(self):
-        self(tf.zeros([1, *self.image_shape], tf.int32))
 
     @property
     def metrics(self):
@@ -335,11 +304,8 @@ class AdversarialImageModel(keras.Model):
             if self.gradient_penalty is None:
                 self.gp_weight = self.loss_spec.gradient_penalty
 
-    def training_seed(self, stream):
-        """A stateless seed for this step, replica and stream."""
-        step = tf.cast(self.g_optimizer.iterations, tf.int32)
-        base = tf.stack([tf.cast(self.noise_seed, tf.int32), step])
-        return tf.random.experimental.stateless_fold_in(base, replica_id() * 1024 + stream)
+    def seed_counter(self):
+        return self.g_optimizer.iterations  # one train_step is one generator step
 
     def training_noise(self, batch_size, stream):
         return tf.random.stateless_normal([batch_size, self.latent_dim], seed=self.training_seed(stream))
@@ -455,12 +421,11 @@ class AdversarialImageModel(keras.Model):
 
     def generate_images(self, num, seed):
         """The generic image hook (docs/ARCHITECTURE.md): float32 colours [num, H, W, C] in [0, 1]."""
-        if not hasattr(self, "_generate_fn"):
-            self._generate_fn = tf.function(self.generate, reduce_retracing=True)
-        return self._generate_fn(self.noise(num, seed)).numpy()
+        return self.cached_function(self.generate)(self.noise(num, seed)).numpy()
 
-    def probe_pictures(self):
+    def probe_pictures(self, palette=None):
         """Pictures of the fixed probe noise, for the monitoring callbacks."""
+        del palette  # generated as colours already
         from tfgen import visualize
 
         return {"samples": visualize.grid(colour_space.to_rgb(self.generate(self.probe_noise).numpy()))}
@@ -471,12 +436,6 @@ class AdversarialImageModel(keras.Model):
         del examples, palette
         colours = self.generate_images(num_samples, seed)
         return {"samples": visualize.grid(colour_space.to_rgb(colours))}
-
-    def training_callbacks(self, workdir, data_spec):
-        from tfgen.training import monitoring
-
-        del data_spec
-        return [monitoring.SampleGrids(workdir), monitoring.ModeCollapseAlarm(workdir)]
 
     # -- serving ----------------------------------------------------------
 

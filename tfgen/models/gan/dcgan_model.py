@@ -10,14 +10,15 @@ from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.models.gan.gan_configs import DCGAN_CONFIGS
 
 
-@registry.register("dcgan", configs=DCGAN_CONFIGS, default_dataset="digits", family="adversarial")
+@registry.register("dcgan", configs=DCGAN_CONFIGS, default_dataset="digits")
 class DCGAN(AdversarialImageModel):
     """Transposed convolutions up from noise; strided convolutions down to a logit.
 
     Args:
-        image_shape, palette, latent_dim, loss, d_steps, gradient_penalty,
-            adam_beta_1, adam_beta_2, d_learning_rate_scale, ema_decay: see
-            `AdversarialImageModel`.
+        image_shape, palette and every keyword of `AdversarialImageModel`
+            (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
+            adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
+            binary_pixels): see there.
         generator_channels: base grid channels, then each hidden upsampling
             layer's; len() upsamplings. Defaults to (128, 64).
         discriminator_channels: filters of each stride-2 convolution.

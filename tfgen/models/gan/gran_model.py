@@ -63,14 +63,15 @@ class CanvasGenerator(keras.layers.Layer):
         return tf.stack(out, axis=1)
 
 
-@registry.register("gran", configs=GRAN_CONFIGS, default_dataset="digits", family="adversarial")
+@registry.register("gran", configs=GRAN_CONFIGS, default_dataset="digits")
 class GRAN(AdversarialImageModel):
     """Recurrent adversarial network.
 
     Args:
-        image_shape, palette, latent_dim, loss, d_steps, gradient_penalty,
-            adam_beta_1, adam_beta_2, d_learning_rate_scale, ema_decay: see
-            `AdversarialImageModel`.
+        image_shape, palette and every keyword of `AdversarialImageModel`
+            (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
+            adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
+            binary_pixels): see there.
         steps: drawing steps T (1, 3, 5 ...). Defaults to 3.
         hidden_dim: size of the noise code, the canvas reading and the GRU
             state. Defaults to 128.
@@ -164,8 +165,8 @@ class GRAN(AdversarialImageModel):
         # One row per sample, one column per step (the last column is the image).
         return visualize.grid(colour_space.to_rgb(steps.reshape(n * self.steps, *steps.shape[2:])), cols=self.steps)
 
-    def probe_pictures(self):
-        return {**super().probe_pictures(), "canvas_steps": self._canvas_sheet(self.probe_noise[:8])}
+    def probe_pictures(self, palette=None):
+        return {**super().probe_pictures(palette), "canvas_steps": self._canvas_sheet(self.probe_noise[:8])}
 
     def previews(self, examples, palette, num_samples=16, seed=0):
         pictures = super().previews(examples, palette, num_samples, seed)

@@ -21,7 +21,7 @@ from tfgen.models.autoregressive import AutoregressiveImageModel
 from tfgen.models.pixelrnn.pixelrnn_configs import CONFIGS
 
 
-@registry.register("pixelrnn", configs=CONFIGS, default_dataset="digits", family="autoregressive")
+@registry.register("pixelrnn", configs=CONFIGS, default_dataset="digits")
 class PixelRNN(AutoregressiveImageModel):
     """LSTM over the raster-scan sequence of categorical pixels.
 

@@ -118,14 +118,6 @@ class PixelNetwork(AutoregressiveImageModel):
         # per-pixel log-probabilities and the exports with log_prob.
         return losses.categorical_log_prob(self(images, compiled=True), images)
 
-    def serving_log_prob(self, images):
-        # The parallel pass, with the cross-entropy written as log_softmax
-        # times a one-hot: SparseSoftmaxCrossEntropyWithLogits is no TFLite
-        # builtin, these are. The export tests check it against `log_prob`.
-        logits = tf.cast(self(images), tf.float32)
-        picked = tf.nn.log_softmax(logits) * tf.one_hot(tf.cast(images, tf.int32), self.num_classes)
-        return tf.reduce_sum(tf.reshape(picked, [tf.shape(picked)[0], -1]), axis=1)
-
     def training_flops_per_example(self):
         """Multiply-add FLOPs of one training example (forward + backward = 3x forward).
 

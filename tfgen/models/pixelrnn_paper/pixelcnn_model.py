@@ -26,7 +26,7 @@ from tfgen.models.pixelrnn_paper.configs import PIXELCNN_CONFIGS
 from tfgen.models.pixelrnn_paper.pixel_network import PixelNetwork, conv_flops
 
 
-@registry.register("pixelcnn", configs=PIXELCNN_CONFIGS, default_dataset="binarized_mnist", family="autoregressive")
+@registry.register("pixelcnn", configs=PIXELCNN_CONFIGS, default_dataset="binarized_mnist")
 class PixelCNN(PixelNetwork):
     """PixelCNN: masked 7x7 input convolution, residual blocks of masked k x k convolutions.
 

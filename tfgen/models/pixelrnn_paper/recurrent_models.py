@@ -15,7 +15,7 @@ from tfgen.models.pixelrnn_paper.configs import DIAGONAL_BILSTM_CONFIGS, ROW_LST
 from tfgen.models.pixelrnn_paper.pixel_network import PixelNetwork, conv_flops
 
 
-@registry.register("row_lstm", configs=ROW_LSTM_CONFIGS, default_dataset="binarized_mnist", family="autoregressive")
+@registry.register("row_lstm", configs=ROW_LSTM_CONFIGS, default_dataset="binarized_mnist")
 class RowLSTMNetwork(PixelNetwork):
     """PixelRNN with Row LSTM layers: a triangular context above each pixel.
 
@@ -37,9 +37,7 @@ class RowLSTMNetwork(PixelNetwork):
         return conv_flops(lstm.input_to_state, h, w) + state + conv_flops(block.expand, h, w)
 
 
-@registry.register(
-    "diagonal_bilstm", configs=DIAGONAL_BILSTM_CONFIGS, default_dataset="binarized_mnist", family="autoregressive"
-)
+@registry.register("diagonal_bilstm", configs=DIAGONAL_BILSTM_CONFIGS, default_dataset="binarized_mnist")
 class DiagonalBiLSTMNetwork(PixelNetwork):
     """PixelRNN with Diagonal BiLSTM layers: every layer sees the whole causal context.
 

@@ -14,6 +14,8 @@ import tensorflow as tf
 from tfgen.data import text_files
 from tfgen.errors import InvalidArgumentError
 
+END = 0  # padding, the start token and the end of a sentence
+UNK = 1
 EMPTY_MESSAGE = "sentences: a sentence is empty (no words); every sentence needs at least one word"
 
 

@@ -5,8 +5,8 @@ N(m, diag(exp(log_var))); the decoder LSTM generates the words given the code
 (here added to the decoder's input gates at every step). Two tricks keep the
 decoder from ignoring the code, i.e. the KL from collapsing to zero:
 
-* KL annealing: the KL weight rises from 0 to beta over `kl_anneal_steps`
-  steps (linearly; Bowman et al. use a sigmoid), so the code first learns to
+* KL annealing: the KL weight rises from 0 to beta over the first
+  `kl_warmup` fraction of the run (linearly; Bowman et al. use a sigmoid), so the code first learns to
   carry information before it is charged for it;
 * word dropout: each input word of the decoder is replaced by `<unk>` with
   probability `word_dropout` while training, so the decoder cannot rely on
@@ -31,16 +31,16 @@ from tfgen import losses, registry
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import SequenceLSTM
 from tfgen.losses import latent as latent_losses
-from tfgen.models.sentence_vae.sentence_tokenizer import SentenceTokenizer
+from tfgen.models.base import GenerativeModel, PosteriorModel
+from tfgen.models.sentence_vae import sentence_decoding
+from tfgen.models.sentence_vae.sentence_tokenizer import UNK, SentenceTokenizer
 from tfgen.models.sentence_vae.sentence_vae_configs import CONFIGS
 
-END = 0  # padding, start and end of a sentence
-UNK = 1
 EVAL_NOISE_SEED = (2016, 1)
 
 
-@registry.register("sentence_vae", configs=CONFIGS, default_dataset="ptb", family="latent_text")
-class SentenceVAE(keras.Model):
+@registry.register("sentence_vae", configs=CONFIGS, default_dataset="ptb")
+class SentenceVAE(GenerativeModel, PosteriorModel):
     """VAE over sentences with LSTM encoder and decoder.
 
     Args:
@@ -50,7 +50,8 @@ class SentenceVAE(keras.Model):
         units: LSTM cells of the encoder and of the decoder. Defaults to 256.
         latent_dim: code size. Defaults to 16.
         beta: final KL weight. Defaults to 1 (the ELBO).
-        kl_anneal_steps: steps over which the KL weight rises from 0 to beta.
+        kl_warmup: fraction of the run over which the KL weight rises from 0
+            to beta (`tfgen.losses.latent.kl_weight`). Defaults to 0.5.
         word_dropout: probability of replacing a decoder input word by <unk>
             while training.
         kl_free_bits: nats per code dimension the training objective does not
@@ -76,7 +77,7 @@ class SentenceVAE(keras.Model):
         units=256,
         latent_dim=16,
         beta=1.0,
-        kl_anneal_steps=2000,
+        kl_warmup=0.5,
         word_dropout=0.3,
         kl_free_bits=0.0,
         **kwargs,
@@ -89,7 +90,9 @@ class SentenceVAE(keras.Model):
         self.units = int(units)
         self.latent_dim = int(latent_dim)
         self.beta = float(beta)
-        self.kl_anneal_steps = int(kl_anneal_steps)
+        self.kl_warmup = float(kl_warmup)
+        if not 0.0 <= self.kl_warmup <= 1.0:
+            raise ValueError(f"kl_warmup is a fraction of the run in [0, 1], got {kl_warmup}")
         self.word_dropout = float(word_dropout)
         self.kl_free_bits = float(kl_free_bits)
         self.tokenizer = SentenceTokenizer(self.vocabulary, self.max_length, name="tokenizer")
@@ -121,7 +124,7 @@ class SentenceVAE(keras.Model):
             "units": self.units,
             "latent_dim": self.latent_dim,
             "beta": self.beta,
-            "kl_anneal_steps": self.kl_anneal_steps,
+            "kl_warmup": self.kl_warmup,
             "word_dropout": self.word_dropout,
             "kl_free_bits": self.kl_free_bits,
         }
@@ -171,6 +174,7 @@ class SentenceVAE(keras.Model):
         self.code_gates.build((None, self.latent_dim))
         self.decoder_lstm.build((None, steps, 4 * self.units))
         self.head.build((None, steps, self.units))
+        self.add_noise_seed()
         self.built = True
 
     # -- the model ------------------------------------------------------------
@@ -276,16 +280,7 @@ class SentenceVAE(keras.Model):
     # -- training ---------------------------------------------------------
 
     def kl_weight(self):
-        if not self.kl_anneal_steps:
-            return tf.constant(self.beta)
-        step = tf.cast(self.optimizer.iterations, tf.float32)
-        return self.beta * tf.minimum(1.0, step / self.kl_anneal_steps)
-
-    def _step_seed(self, stream):
-        replica = tf.distribute.get_replica_context()
-        replica_id = replica.replica_id_in_sync_group if replica is not None else 0
-        step = tf.cast(self.optimizer.iterations, tf.int32)
-        return tf.stack([step, 1000 * stream + tf.cast(replica_id, tf.int32)])
+        return latent_losses.kl_weight(self.optimizer.iterations, self.beta, self.kl_warmup, self.total_steps)
 
     def drop_words(self, input_ids, seed):
         """Replaces each input word (not the start token, not padding) by <unk> with probability word_dropout."""
@@ -313,8 +308,8 @@ class SentenceVAE(keras.Model):
     def train_step(self, sentences):
         ids = self.tokenize(sentences)
         batch = tf.shape(ids)[0]
-        eps = tf.random.stateless_normal([batch, self.latent_dim], seed=self._step_seed(1))
-        input_ids = self.drop_words(self.decoder_inputs(ids), self._step_seed(2))
+        eps = tf.random.stateless_normal([batch, self.latent_dim], seed=self.training_seed(1))
+        input_ids = self.drop_words(self.decoder_inputs(ids), self.training_seed(2))
         weight = self.kl_weight()
         with tf.GradientTape() as tape:
             reconstruction, kl_per_dim = self.elbo_terms(ids, eps, input_ids, per_dimension=True)
@@ -366,97 +361,19 @@ class SentenceVAE(keras.Model):
 
     # -- decoding -----------------------------------------------------------
 
-    def _decoder_step(self, previous, state, code_gates):
+    def decoder_step(self, previous, state, code_gates):
+        """One decoder step: (log-probabilities of the next word [B, V], LSTM state)."""
         gates = self.decoder_gates(self.embedding(previous)) + code_gates
         h, state = self.decoder_lstm.step(gates, state)
         return tf.nn.log_softmax(tf.cast(self.head(h), tf.float32)), state
 
     def greedy_decode(self, codes):
         """Word ids [B, max_length] (0 after the end) of the most likely word at every step."""
-        codes = tf.cast(codes, self.compute_dtype)
-        batch = tf.shape(codes)[0]
-        steps = self.max_length + 1
-        code_gates = self.code_gates(codes)
-        zeros = tf.zeros([batch, self.units], self.compute_dtype)
-
-        def body(t, previous, h, c, done, buffer):
-            log_probs, (h, c) = self._decoder_step(previous, (h, c), code_gates)
-            word = tf.argmax(log_probs, axis=-1, output_type=tf.int32)
-            word = tf.where(done, END, word)
-            # A fixed-shape buffer written through a one-hot mask, not a
-            # TensorArray: converts to a TFLite builtin WHILE, which a
-            # TensorArray with a dynamic batch does not.
-            buffer = buffer + tf.one_hot(t, steps, dtype=tf.int32)[None, :] * word[:, None]
-            return t + 1, word, h, c, done | (word == END), buffer
-
-        *_, buffer = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            (
-                tf.constant(0),
-                tf.zeros([batch], tf.int32),
-                zeros,
-                zeros,
-                tf.zeros([batch], tf.bool),
-                tf.zeros([batch, steps], tf.int32),
-            ),
-        )
-        return buffer[:, : self.max_length]
+        return sentence_decoding.greedy_decode(self, codes)
 
     def beam_decode(self, codes, beam_width=5):
-        """Word ids [B, max_length]: the best of `beam_width` hypotheses by log-probability per token.
-
-        Finished hypotheses (END predicted) keep their score and stay in the
-        beam; the last step forces END, so every hypothesis ends.
-        """
-        codes = tf.cast(codes, self.compute_dtype)
-        batch = tf.shape(codes)[0]
-        width, vocab, steps = int(beam_width), self.vocab_size, self.max_length + 1
-        flat_batch = batch * width
-        code_gates = tf.repeat(self.code_gates(codes), width, axis=0)  # [B*W, 4H]
-        zeros = tf.zeros([flat_batch, self.units], self.compute_dtype)
-        # Only the first beam is live at the start, so the first step's top
-        # W come from distinct words rather than W copies of one.
-        scores = tf.tile(tf.constant([[0.0] + [-1e9] * (width - 1)]), [batch, 1])
-        end_only = tf.concat([tf.zeros([1]), tf.fill([vocab - 1], -1e9)], axis=0)
-
-        def body(t, previous, h, c, scores, done, lengths, buffer):
-            log_probs, (h, c) = self._decoder_step(previous, (h, c), code_gates)
-            log_probs = tf.reshape(log_probs, [batch, width, vocab])
-            last = tf.cast(t == steps - 1, tf.float32)
-            log_probs = log_probs * (1 - last) + last * end_only  # the final step can only end
-            done3 = tf.reshape(done, [batch, width, 1])
-            log_probs = tf.where(done3, end_only, log_probs)
-            total = tf.reshape(scores[..., None] + log_probs, [batch, width * vocab])
-            scores, index = tf.math.top_k(total, k=width)
-            parent, word = index // vocab, index % vocab
-            flat_parent = tf.reshape(parent + tf.range(batch)[:, None] * width, [-1])
-            h, c = tf.gather(h, flat_parent), tf.gather(c, flat_parent)
-            buffer = tf.gather(tf.reshape(buffer, [flat_batch, steps]), flat_parent)
-            was_done = tf.gather(done, flat_parent)
-            lengths = tf.gather(lengths, flat_parent) + tf.cast(~was_done, tf.int32)
-            word = tf.where(was_done, END, tf.reshape(word, [-1]))
-            buffer = buffer + tf.one_hot(t, steps, dtype=tf.int32)[None, :] * word[:, None]
-            return t + 1, word, h, c, scores, was_done | (word == END), lengths, buffer
-
-        *_, scores, _, lengths, buffer = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            (
-                tf.constant(0),
-                tf.zeros([flat_batch], tf.int32),
-                zeros,
-                zeros,
-                scores,
-                tf.zeros([flat_batch], tf.bool),
-                tf.zeros([flat_batch], tf.int32),
-                tf.zeros([flat_batch, steps], tf.int32),
-            ),
-        )
-        per_token = scores / tf.cast(tf.reshape(lengths, [batch, width]), tf.float32)
-        best = tf.argmax(per_token, axis=1, output_type=tf.int32)
-        buffer = tf.reshape(buffer, [batch, width, steps])
-        return tf.gather(buffer, best, batch_dims=1)[:, : self.max_length]
+        """Word ids [B, max_length]: the best of `beam_width` hypotheses by log-probability per token."""
+        return sentence_decoding.beam_decode(self, codes, beam_width)
 
     def detokenize(self, ids):
         return self.tokenizer.detokenize(ids)

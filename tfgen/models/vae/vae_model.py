@@ -24,6 +24,7 @@ import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.losses import latent as latent_losses
+from tfgen.models.base import PosteriorModel
 from tfgen.models.latent import LatentImageModel
 from tfgen.models.vae.vae_configs import CONFIGS
 
@@ -32,17 +33,18 @@ from tfgen.models.vae.vae_configs import CONFIGS
 EVAL_NOISE_SEED = (2016, 0)
 
 
-@registry.register("vae", configs=CONFIGS, default_dataset="binarized_mnist", family="latent")
-class VAE(LatentImageModel):
+@registry.register("vae", configs=CONFIGS, default_dataset="binarized_mnist")
+class VAE(LatentImageModel, PosteriorModel):
     """VAE with a Gaussian code and Bernoulli or categorical pixels.
 
     Args:
         (see LatentImageModel) num_classes, image_shape, latent_dim,
-            architecture, hidden_units, conv_channels, embed_dim, activation.
+            architecture, hidden_units, conv_channels, embed_dim, activation,
+            learning_rate_decay.
         beta: weight of the KL term (1: the ELBO; > 1: beta-VAE). Defaults to 1.
-        kl_warmup_steps: the KL weight rises linearly from 0 to beta over
-            this many steps (0: no warm-up), which keeps more code dimensions
-            in use early on (Sønderby et al. 2016).
+        kl_warmup: the KL weight rises linearly from 0 to beta over this
+            fraction of the run (0: no warm-up; `tfgen.losses.latent.kl_weight`),
+            which keeps more code dimensions in use early on (Sønderby et al. 2016).
 
     Example:
         >>> vae = VAE(num_classes=2, image_shape=(28, 28, 1), latent_dim=2)
@@ -52,22 +54,25 @@ class VAE(LatentImageModel):
 
     monitor = "loss"
 
-    def __init__(self, num_classes, image_shape, beta=1.0, kl_warmup_steps=0, **kwargs):
+    def __init__(self, num_classes, image_shape, beta=1.0, kl_warmup=0.0, **kwargs):
         super().__init__(num_classes, image_shape, **kwargs)
         self.beta = float(beta)
-        self.kl_warmup_steps = int(kl_warmup_steps)
+        self.kl_warmup = float(kl_warmup)
+        if not 0.0 <= self.kl_warmup <= 1.0:
+            raise ValueError(f"kl_warmup is a fraction of the run in [0, 1], got {kl_warmup}")
         self.to_posterior = keras.layers.Dense(2 * self.latent_dim, name="posterior")
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
         self.kl_tracker = keras.metrics.Mean(name="kl")
 
     def get_config(self):
-        return {**super().get_config(), "beta": self.beta, "kl_warmup_steps": self.kl_warmup_steps}
+        return {**super().get_config(), "beta": self.beta, "kl_warmup": self.kl_warmup}
 
     def build(self, input_shape):
         features = self.encoder(tf.zeros([1, *self.image_shape], tf.int32))
         self.to_posterior.build(features.shape)
         self.decoder(tf.zeros([1, self.latent_dim]))
+        self.add_noise_seed()
         self.built = True
 
     def posterior(self, images, training=False):
@@ -93,10 +98,7 @@ class VAE(LatentImageModel):
         return -self.log_likelihood(images, logits), latent_losses.gaussian_kl(mean, log_var)
 
     def kl_weight(self):
-        if not self.kl_warmup_steps:
-            return tf.constant(self.beta)
-        step = tf.cast(self.optimizer.iterations, tf.float32)
-        return self.beta * tf.minimum(1.0, (step + 1.0) / self.kl_warmup_steps)
+        return latent_losses.kl_weight(self.optimizer.iterations, self.beta, self.kl_warmup, self.total_steps)
 
     @property
     def metrics(self):

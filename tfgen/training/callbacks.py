@@ -1,6 +1,7 @@
-"""Keras callbacks that watch a sampler while it trains (GANs, energy models).
+"""Keras callbacks the trainer runs on the chief for a model's `monitors`, and the user's own.
 
-A GAN has no single objective to watch, so these look at what it produces:
+A sampler (GAN, energy model, autoregressive model) has no single number that
+shows what it draws, so these look at what it produces:
 
 * `SampleGrids`: at every epoch end, the model's pictures from its fixed
   probe noise, to TensorBoard (logs/samples) and to
@@ -13,8 +14,10 @@ A GAN has no single objective to watch, so these look at what it produces:
   it logs a warning and records the step in `<workdir>/alarms.json` and in
   TensorBoard. A collapsed generator emits near-identical images whatever the
   noise, so its ratio drops towards 0 while a healthy one stays near 1.
+* `CodeMap`: a latent model's codes of the validation split as a picture,
+  `<workdir>/code_map.png`, at the end of training.
 
-The trainer runs these on the chief only (`model.training_callbacks`).
+The trainer runs these on the chief only, so only the chief writes summaries.
 """
 
 import json
@@ -32,67 +35,27 @@ log = logging.getLogger("tfgen")
 ALARMS_FILE = "alarms.json"
 
 
-# -- statistics computed inside train steps (TF graph) ----------------------
-
-
-def rms_distances(a, b):
-    """RMS per-value distance between every a_i and b_j: [A, B] (flattened images)."""
-    a = tf.reshape(tf.cast(a, tf.float32), [tf.shape(a)[0], -1])
-    b = tf.reshape(tf.cast(b, tf.float32), [tf.shape(b)[0], -1])
-    sq = (
-        tf.reduce_sum(tf.square(a), 1)[:, None]
-        - 2.0 * tf.matmul(a, b, transpose_b=True)
-        + tf.reduce_sum(tf.square(b), 1)[None, :]
-    )
-    return tf.sqrt(tf.maximum(sq, 0.0) / tf.cast(tf.shape(a)[1], tf.float32))
-
-
-def mean_pairwise_distance(x):
-    """Mean RMS distance over pairs i != j of a batch: its diversity."""
-    d = rms_distances(x, x)
-    n = tf.cast(tf.shape(d)[0], tf.float32)
-    return tf.reduce_sum(d) / tf.maximum(n * (n - 1.0), 1.0)
-
-
-def nearest_distance(fake, real):
-    """Mean over fakes of the RMS distance to the nearest real example."""
-    return tf.reduce_mean(tf.reduce_min(rms_distances(fake, real), axis=1))
-
-
-def replica_id():
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None:
-        return tf.constant(0, tf.int32)
-    return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-
-
-def gradient_norm(optimizer, grads):
-    """Global norm of the gradient of the global-batch mean loss (unscaled)."""
-    norm = tf.linalg.global_norm([g for g in grads if g is not None])
-    if isinstance(optimizer, keras.optimizers.LossScaleOptimizer):
-        norm = norm / tf.cast(optimizer.dynamic_scale, norm.dtype)
-    replicas = tf.distribute.get_strategy().num_replicas_in_sync
-    # Each replica's gradient was divided by the replica count (replica_mean);
-    # report the norm of the gradient of its local mean, comparable across strategies.
-    return norm * replicas
-
-
 def read_alarms(workdir):
     path = Path(workdir) / ALARMS_FILE
     return json.loads(path.read_text()) if path.is_file() else []
 
 
 class SampleGrids(keras.callbacks.Callback):
-    """Writes `model.probe_pictures()` ({name: RGB uint8}) every `every` epochs.
+    """Writes `model.probe_pictures(palette)` ({name: RGB uint8}) every `every` epochs.
+
+    Probe pictures come from fixed noise, so successive grids differ only by
+    what the model learnt.
 
     Args:
         workdir: the run's workdir.
+        palette: the data's palette, for models that draw palette indices.
         every: epochs between pictures. Defaults to 1.
     """
 
-    def __init__(self, workdir, every=1):
+    def __init__(self, workdir, palette=None, every=1):
         super().__init__()
         self.workdir = Path(workdir)
+        self.palette = palette
         self.every = int(every)
         self.writer = None
 
@@ -104,7 +67,7 @@ class SampleGrids(keras.callbacks.Callback):
             return
         step = int((logs or {}).get("step", epoch + 1))
         with self.writer.as_default(step=step):
-            for name, rgb in self.model.probe_pictures().items():
+            for name, rgb in self.model.probe_pictures(self.palette).items():
                 visualize.save_png(self.workdir / "progress" / f"{name}-epoch{epoch + 1:04d}.png", rgb)
                 tf.summary.image(name, rgb[None])
         self.writer.flush()
@@ -204,3 +167,37 @@ class ModeCollapseAlarm(keras.callbacks.Callback):
             with self.writer.as_default(step=step):
                 tf.summary.text("alarm", message)
             self.writer.flush()
+
+
+class CodeMap(keras.callbacks.Callback):
+    """Writes <workdir>/code_map.png at the end of training: the model's codes of the validation split."""
+
+    def __init__(self, workdir, limit=None):
+        super().__init__()
+        self.workdir = Path(workdir)
+        self.limit = limit
+
+    def on_train_end(self, logs=None):
+        from tfgen import data as tfdata
+        from tfgen.training import workdir as wd
+
+        run = wd.read_run(self.workdir)
+        images, _ = tfdata.load(run.dataset, "validation", run.data_dir)
+        title = f"{run.model}/{run.config_name}: {run.dataset} validation codes"
+        visualize.save_png(self.workdir / "code_map.png", self.model.code_map_picture(images, title, self.limit))
+
+
+# What a model's `monitors` names: each entry builds a callback from the workdir and the DataSpec.
+MONITORS = {
+    "sample_grids": lambda workdir, data_spec: SampleGrids(workdir, data_spec.palette),
+    "mode_collapse": lambda workdir, data_spec: ModeCollapseAlarm(workdir),
+    "code_map": lambda workdir, data_spec: CodeMap(workdir),
+}
+
+
+def for_model(model, workdir, data_spec):
+    """The callbacks of the monitors `model` asks for (class attribute `monitors`)."""
+    unknown = [m for m in model.monitors if m not in MONITORS]
+    if unknown:
+        raise ValueError(f"{type(model).__name__}.monitors names unknown monitors {unknown}; known: {sorted(MONITORS)}")
+    return [MONITORS[m](Path(workdir), data_spec) for m in model.monitors]

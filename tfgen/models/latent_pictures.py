@@ -10,19 +10,16 @@
   `sample`) and of the midpoint between two images' codes. An autoencoder's
   are poor, a VAE's are digits; `comparison` draws them side by side.
 
-Written at the end of training (previews, and the code map by a callback) and
-by `tools/latent_pictures.py` for any trained workdir.
+Written at the end of training (previews, and the code map by a monitor) and
+by `tools/latent_pictures.py` for any trained workdir (`tfgen.sampling.write_latent_pictures`).
 """
 
 import io
-from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 
 from tfgen import visualize
-from tfgen.errors import InvalidArgumentError
 
 GRID_EXTENT = 1.5
 
@@ -129,20 +126,6 @@ def code_map(codes, title):
     return np.asarray(Image.open(io.BytesIO(buffer.getvalue())).convert("RGB"))
 
 
-def write_pictures(model, run, out_dir, split="validation", data_dir=None, num_pairs=8, seed=0, limit=None):
-    """Every picture for a trained model into out_dir; returns {name: path}."""
-    from tfgen import data as tfdata
-
-    out_dir = Path(out_dir)
-    palette = run.data_spec.palette
-    images, _ = tfdata.load(run.dataset, split, data_dir or run.data_dir)
-    examples = np.stack(list(images.take(2 * num_pairs).as_numpy_iterator()))
-    pictures = model_previews(model, examples, palette, num_samples=64, seed=seed)
-    codes = encode_split(model, images, limit=limit)
-    pictures["code_map"] = code_map(codes, f"{run.model}/{run.config_name}: {run.dataset} {split} codes ({len(codes)})")
-    return {name: visualize.save_png(out_dir / f"{name}.png", rgb) for name, rgb in pictures.items()}
-
-
 def comparison(models, examples, palette, num=8, seed=0):
     """Per model, one row of random-code decodings and one of (start, midpoint, end) triples.
 
@@ -156,48 +139,3 @@ def comparison(models, examples, palette, num=8, seed=0):
         tiles = midpoint_tiles(model, examples[:half], examples[half : 2 * half], palette)
         rows.append(tiles.reshape(-1, *tiles.shape[2:]))
     return visualize.grid(np.concatenate(rows), cols=3 * half)
-
-
-def write_workdirs(workdirs, out_dir, split="validation", num_pairs=8, seed=0, limit=None):
-    """`write_pictures` for each workdir, plus comparison.png for several; returns the paths."""
-    from tfgen import data as tfdata
-    from tfgen.training import workdir as wd
-
-    out_dir = Path(out_dir)
-    loaded, written = [], []
-    for workdir in workdirs:
-        model, run, _ = wd.load_model(workdir)
-        if run.data_spec.kind != "image" or not hasattr(model, "prior_codes"):
-            raise InvalidArgumentError(f"{workdir}: {run.model} is not an image autoencoder or VAE")
-        pictures = write_pictures(model, run, out_dir / Path(workdir).name, split, None, num_pairs, seed, limit)
-        written.extend(pictures.values())
-        loaded.append((model, run))
-    if len(loaded) > 1:
-        first = loaded[0][1]
-        other = next((r for _, r in loaded if r.dataset != first.dataset), None)
-        if other is not None:
-            raise InvalidArgumentError(f"cannot compare models of {first.dataset} and {other.dataset}")
-        images, _ = tfdata.load(first.dataset, split, first.data_dir)
-        examples = np.stack(list(images.take(2 * num_pairs).as_numpy_iterator()))
-        rgb = comparison([m for m, _ in loaded], examples, first.data_spec.palette, 2 * num_pairs, seed)
-        written.append(visualize.save_png(out_dir / "comparison.png", rgb))
-    return written
-
-
-class CodeMapCallback(keras.callbacks.Callback):
-    """Writes <workdir>/code_map.png at the end of training (chief only: the trainer runs it)."""
-
-    def __init__(self, workdir, limit=None):
-        super().__init__()
-        self.workdir = Path(workdir)
-        self.limit = limit
-
-    def on_train_end(self, logs=None):
-        from tfgen import data as tfdata
-        from tfgen.training import workdir as wd
-
-        run = wd.read_run(self.workdir)
-        images, _ = tfdata.load(run.dataset, "validation", run.data_dir)
-        codes = encode_split(self.model, images, limit=self.limit)
-        title = f"{run.model}/{run.config_name}: {run.dataset} validation codes ({len(codes)})"
-        visualize.save_png(self.workdir / "code_map.png", code_map(codes, title))

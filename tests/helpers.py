@@ -1,0 +1,135 @@
+"""Helpers the test modules share (test modules never import each other).
+
+Tiny models of the registry, the shared data folder, running a tool in a
+subprocess, fake runs for exports, comparing a served output with the model's.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+
+from tfgen import registry
+from tfgen.export import saved_model
+from tfgen.training.workdir import Run
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def is_ci(value):
+    """Whether a CI environment variable's value means "running under CI" (CI=true, as most CI sets it, or CI=1)."""
+    return (value or "").strip().lower() in ("true", "1", "yes")
+
+
+IN_CI = is_ci(os.environ.get("CI"))
+
+# Models whose train_step draws random numbers (reparameterisation noise, word
+# dropout, generator noise, Langevin chains). Every other model's step is a
+# deterministic function of its weights and batch.
+STOCHASTIC_TRAINING = {"vae", "sentence_vae", "dcgan", "gran", "energy"}
+
+
+def shared_data_root():
+    """$TFGEN_DATA, else the `shared/data` folder beside the checkout (../shared/data)."""
+    root = os.environ.get("TFGEN_DATA")
+    return Path(root) if root else REPO.parent / "shared" / "data"
+
+
+def require_shared(subpath):
+    """Path under the shared data folder; skips (fails under CI=true) if absent."""
+    path = shared_data_root() / subpath
+    if not path.exists():
+        message = f"shared data {path} is absent (set TFGEN_DATA to the folder holding pokemon/, tfds/, ptb/)"
+        if IN_CI:
+            pytest.fail(message + "; under CI it must be there")
+        pytest.skip(message)
+    return path
+
+
+def run_tool(tool, *args, timeout=600, check=True):
+    """Runs tools/<tool>.py in a subprocess; returns CompletedProcess (text)."""
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "tools" / f"{tool}.py"), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"tools/{tool}.py failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+        )
+    return proc
+
+
+def tiny(name, spec=None, seed=0):
+    """The model's tiny config, built for its conformance spec (or `spec`)."""
+    keras.utils.set_random_seed(seed)
+    cls = registry.get(name).cls
+    model = registry.get(name).build(spec or cls.conformance_spec(), "tiny")
+    model.build_for_data()
+    return model
+
+
+def batch_for(model, n, seed=0):
+    cls = type(model)
+    return cls.example_batch(cls.conformance_spec(), n, seed)
+
+
+def fake_run(name, spec=None):
+    spec = spec or registry.get(name).cls.conformance_spec()
+    return Run(name, "tiny", {}, spec.name, None, spec, 0)
+
+
+def requests_for(model, num=4, seed=5):
+    return {sig.name: (sig, saved_model.example_inputs(sig, num=num, seed=seed)) for sig in model.signatures()}
+
+
+def expected(sig, inputs):
+    args = [tf.constant(inputs[i.name]) for i in sig.inputs]
+    return {k: v.numpy() for k, v in sig.expected(*args).items()}
+
+
+def assert_matches(sig, got, want, rtol):
+    assert set(got) == set(want)
+    for k in want:
+        if k in sig.exact_outputs:
+            np.testing.assert_array_equal(got[k], want[k], err_msg=f"{sig.name}/{k} differs")
+        else:
+            # Relative to the output's scale, not only elementwise: a value near zero
+            # by cancellation (a code from a sum of larger terms) carries the
+            # absolute rounding error of those terms, which depends on summation order.
+            scale = float(np.max(np.abs(want[k]))) if np.size(want[k]) else 0.0
+            np.testing.assert_allclose(got[k], want[k], rtol=rtol, atol=rtol * scale, err_msg=f"{sig.name}/{k} drifts")
+
+
+def record_discriminator_inputs(model, monkeypatch):
+    """A list that fills with every image batch the (real) discriminator is called on, in call order."""
+    seen = []
+    discriminate = model.discriminate
+
+    def recording(images, **kwargs):
+        seen.append(images.numpy())
+        return discriminate(images, **kwargs)
+
+    monkeypatch.setattr(model, "discriminate", recording)
+    return seen
+
+
+def write_sprites(folder, n=12, size=8, seed=0):
+    """Sprites drawn from 4 known colours, with a transparent border."""
+    rng = np.random.default_rng(seed)
+    colours = np.array([[250, 10, 10], [10, 250, 10], [10, 10, 250], [0, 0, 0]], np.uint8)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        rgba = np.zeros((size, size, 4), np.uint8)
+        rgba[1:-1, 1:-1, :3] = colours[rng.integers(0, 4, (size - 2, size - 2))]
+        rgba[1:-1, 1:-1, 3] = 255
+        Image.fromarray(rgba, "RGBA").save(folder / f"{i:03d}.png")
+    return colours

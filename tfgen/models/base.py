@@ -1,0 +1,172 @@
+"""The model protocol, written once: what the trainer, the evaluators, the exporter and the tests rely on.
+
+Every registered model subclasses `GenerativeModel` (through its family's base
+class) and implements the members marked "required" below; `registry.register`
+refuses a class that leaves one out. Nothing outside a model probes it with
+`hasattr`: optional behaviour has a default here, and capabilities that only
+some models have are base classes (`AutoregressiveImageModel` completes images,
+`PosteriorModel` can be importance-sampled, `AdversarialImageModel` can judge a
+GAM battle). docs/ARCHITECTURE.md explains each member and who calls it.
+"""
+
+import random
+
+import keras
+import tensorflow as tf
+
+from tfgen.errors import InvalidArgumentError
+
+# The members a model must define itself (the base only states them).
+REQUIRED = (
+    "from_data_spec",
+    "conformance_spec",
+    "example_batch",
+    "build_for_data",
+    "call",
+    "train_step",
+    "per_example_metrics",
+    "previews",
+    "signatures",
+)
+
+
+def replica_id():
+    """This replica's index in its sync group (0 outside a distribution strategy), as int32."""
+    context = tf.distribute.get_replica_context()
+    index = context.replica_id_in_sync_group if context is not None else 0
+    return tf.cast(index, tf.int32)
+
+
+class GenerativeModel(keras.Model):
+    """Base of every registered model.
+
+    Class attributes a family or model sets:
+        family: "autoregressive", "latent", "adversarial", ...; read by the registry.
+        monitor: the `train_step` output that must fall when the tiny config
+            trains on a fixed batch (conformance test).
+        conformance_steps: steps of that test. Defaults to 30.
+        default_signature: the signature `tools/sample.py` and the serving
+            client use when none is named.
+        monitors: see below.
+    """
+
+    family = None
+    monitor = None
+    conformance_steps = 30
+    default_signature = None
+    # Names of `tfgen.training.callbacks.MONITORS` the trainer runs for this
+    # model on the chief (sample grids, mode-collapse alarm, code map), each
+    # calling the picture hook it needs (`probe_pictures(palette)`, `code_map_picture`).
+    monitors = ()
+
+    # -- data (required) ----------------------------------------------------
+
+    @classmethod
+    def from_data_spec(cls, spec, **kwargs):
+        """The model for a dataset's `DataSpec`, with the config's constructor kwargs."""
+        raise NotImplementedError
+
+    @classmethod
+    def conformance_spec(cls):
+        """A small `DataSpec` the tiny config runs on in the conformance tests."""
+        raise NotImplementedError
+
+    @classmethod
+    def example_batch(cls, spec, n, seed=0):
+        """A valid batch of `n` examples for `spec`, reproducible from `seed`."""
+        raise NotImplementedError
+
+    def build_for_data(self):
+        """Creates every weight (e.g. by calling the model on a dummy batch); `registry.build` calls it."""
+        raise NotImplementedError
+
+    # -- training -----------------------------------------------------------
+
+    # The run's length in optimizer steps, set by `plan_run`; None (e.g. under a
+    # bare `fit`): schedules that span the run are off.
+    total_steps = None
+
+    def plan_run(self, total_steps):
+        """Called by the trainer before `make_optimizers` and the first step.
+
+        Every schedule (learning-rate decay, KL warm-up) is a fraction of the
+        run, so `--epochs`, `--steps`, `--batch_size` or another dataset keep
+        it in step. Under `fit`, call it yourself before `compile` to get them.
+        """
+        self.total_steps = int(total_steps) if total_steps else None
+
+    def make_optimizers(self, learning_rate):
+        """`{checkpoint name: optimizer}`, passed to `compile(**optimizers)`."""
+        return {"optimizer": keras.optimizers.Adam(learning_rate)}
+
+    def per_example_metrics(self, batch):
+        """`{name: [B] tensor}`, averaged over a split by validation and tools/evaluate.py."""
+        raise NotImplementedError
+
+    def add_noise_seed(self):
+        """A checkpointed int weight that seeds every random number a train step draws.
+
+        Drawn from Python's RNG, which `keras.utils.set_random_seed(--seed)`
+        seeds: another --seed gives other training noise, and a resumed run
+        restores the seed with the weights, so it draws what an uninterrupted
+        run would.
+        """
+        seed = random.randrange(2**30)
+        self.noise_seed = self.add_weight(
+            shape=(), dtype="int32", initializer=keras.initializers.Constant(seed), trainable=False, name="noise_seed"
+        )
+
+    def seed_counter(self):
+        """The step count training seeds fold in (a GAN counts generator steps)."""
+        return self.optimizer.iterations
+
+    def training_seed(self, stream):
+        """A stateless seed for this step, replica and stream: a pure function of checkpointed state."""
+        base = tf.stack([tf.cast(self.noise_seed, tf.int32), tf.cast(self.seed_counter(), tf.int32)])
+        return tf.random.experimental.stateless_fold_in(base, replica_id() * 1024 + stream)
+
+    # -- pictures and serving -------------------------------------------------
+
+    def previews(self, examples, palette, num_samples=16, seed=0):
+        """`{name: RGB uint8 array or str}` written at the end of training."""
+        raise NotImplementedError
+
+    def generate_images(self, num, seed):
+        """`num` images reproducible from an int seed (docs/ARCHITECTURE.md: float colours or palette indices)."""
+        raise InvalidArgumentError(f"{type(self).__name__} does not generate images")
+
+    def signatures(self):
+        """The `tfgen.export.signatures.Signature`s the export layer serves."""
+        raise NotImplementedError
+
+    def cached_function(self, fn):
+        """`fn` (a bound method) as one cached `tf.function` per model: traced again only for new shapes."""
+        cache = self.__dict__.setdefault("_cached_functions", {})  # __dict__: not a tracked Keras attribute
+        name = fn.__name__
+        if name not in cache:
+            cache[name] = tf.function(fn, reduce_retracing=True)
+        return cache[name]
+
+
+class PosteriorModel:
+    """A latent-variable model whose likelihood can be importance-sampled (`tfgen/evaluation/latent.py`)."""
+
+    def encode_for_likelihood(self, batch):
+        """`(context, mean, log_var)` of q(c|x)."""
+        raise NotImplementedError
+
+    def sample_log_likelihood(self, context, codes):
+        """log p(x|c) [B, S] for codes [B, S, D]."""
+        raise NotImplementedError
+
+
+def missing_members(cls):
+    """The required members `cls` does not define, and the class attributes it leaves unset."""
+
+    def defined_by_a_model(name):
+        definer = next(k for k in cls.__mro__ if name in vars(k))
+        return issubclass(definer, GenerativeModel) and definer is not GenerativeModel
+
+    missing = [m for m in REQUIRED if not defined_by_a_model(m)]
+    missing += [a for a in ("family", "monitor") if getattr(cls, a) is None]
+    return missing

@@ -1,0 +1,125 @@
+"""Training options, declared once: `TrainOptions` is what `trainer.train` takes,
+and `define_flags` generates `tools/train.py`'s flags from the same fields.
+
+A field's metadata says how it appears on the command line (its help, its
+kind, choices and bounds); a field marked `flag=False` is for library callers
+only. None means "the config's value" for the options a config sets
+(`registry.Config`: batch size, learning rate, epochs, XLA, checkpoint cadence).
+"""
+
+import dataclasses
+
+from absl import flags
+
+
+def _option(default, help, kind, *, choices=None, lower_bound=None, flag=True):
+    metadata = {"help": help, "kind": kind, "choices": choices, "lower_bound": lower_bound, "flag": flag}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def _models():
+    from tfgen import registry
+
+    return registry.names()
+
+
+def _datasets():
+    from tfgen.data import datasets
+
+    return datasets.names()
+
+
+def _strategies():
+    from tfgen.training import strategies
+
+    return strategies.STRATEGIES
+
+
+@dataclasses.dataclass
+class TrainOptions:
+    """Everything a training run takes (None = the config's, or the model's, default)."""
+
+    model: str = _option("pixelrnn", "Registered model.", "enum", choices=_models)
+    config: str = _option("default", "Named config of the model (always 'default' and 'tiny').", "string")
+    dataset: str | None = _option(None, "Dataset; defaults to the model's own.", "enum", choices=_datasets)
+    data_dir: str | None = _option(
+        None, "Dataset source: the pokemon text files' folder, or a prepared TFDS dir for binarized_mnist.", "string"
+    )
+    workdir: str | None = _option(
+        None, "Where checkpoints, logs and pictures go (default: runs/<model>-<config>-<dataset>).", "string"
+    )
+    epochs: int | None = _option(None, "Epochs to train (default: the config's).", "integer", lower_bound=1)
+    steps: int | None = _option(None, "Total optimizer steps; overrides --epochs.", "integer", lower_bound=1)
+    batch_size: int | None = _option(None, "Global batch size (default: the config's).", "integer", lower_bound=1)
+    learning_rate: float | None = _option(None, "Learning rate (default: the config's).", "float")
+    seed: int = _option(0, "Seed for data order, initialisation and training noise.", "integer")
+    checkpoint_every: int | None = _option(
+        None,
+        "Save a checkpoint every N steps, and at every epoch end (default: the config's).",
+        "integer",
+        lower_bound=1,
+    )
+    keep_checkpoints: int = _option(3, "Checkpoints kept (the newest ones).", "integer", lower_bound=1)
+    strategy: str = _option(
+        "default", "tf.distribute strategy; multi_worker reads TF_CONFIG.", "enum", choices=_strategies
+    )
+    num_cpu_devices: int = _option(
+        1, "Logical CPU devices (for --strategy=mirrored without GPUs).", "integer", lower_bound=1
+    )
+    collective_timeout: int = _option(
+        300,
+        "multi_worker: seconds a training step may wait for its peers (from the second step on).",
+        "integer",
+        lower_bound=1,
+    )
+    startup_timeout: int = _option(
+        600,
+        "multi_worker: seconds the first step and the epoch-end sync may wait for slower peers.",
+        "integer",
+        lower_bound=1,
+    )
+    jit_compile: bool | None = _option(None, "XLA-compile the train step (default: the config's).", "bool")
+    mixed_precision: bool = _option(False, "bfloat16 compute on CPU, float16 with loss scaling on GPU.", "bool")
+    num_previews: int = _option(16, "Samples in samples.png (0: write no pictures).", "integer", lower_bound=0)
+    export: bool = _option(True, "Export SavedModel and TFLite to <workdir>/export at the end.", "bool")
+    export_formats: tuple = _option(("saved_model", "tflite"), "", "list", flag=False)
+    verbose: bool = _option(True, "", "bool", flag=False)
+    # Extra keras.callbacks.Callback objects, run (on the chief) like the model's own monitors.
+    callbacks: tuple = _option((), "", "list", flag=False)
+
+    def resolved(self, default_dataset):
+        """These options with the dataset and workdir defaults filled in."""
+        dataset = self.dataset or default_dataset
+        workdir = self.workdir or f"runs/{self.model}-{self.config}-{dataset}"
+        return dataclasses.replace(self, dataset=dataset, workdir=workdir)
+
+
+def flag_fields():
+    return [f for f in dataclasses.fields(TrainOptions) if f.metadata["flag"]]
+
+
+def define_flags(flag_values=flags.FLAGS):
+    """Defines one absl flag per command-line field of `TrainOptions`."""
+    for field in flag_fields():
+        meta = field.metadata
+        kwargs = {"flag_values": flag_values}
+        if meta["lower_bound"] is not None:
+            kwargs["lower_bound"] = meta["lower_bound"]
+        kind = meta["kind"]
+        if kind == "enum":
+            flags.DEFINE_enum(field.name, field.default, list(meta["choices"]()), meta["help"], **kwargs)
+        elif kind == "string":
+            flags.DEFINE_string(field.name, field.default, meta["help"], **kwargs)
+        elif kind == "integer":
+            flags.DEFINE_integer(field.name, field.default, meta["help"], **kwargs)
+        elif kind == "float":
+            flags.DEFINE_float(field.name, field.default, meta["help"], **kwargs)
+        elif kind == "bool":
+            flags.DEFINE_bool(field.name, field.default, meta["help"], **kwargs)
+        else:
+            raise ValueError(f"option {field.name}: no flag of kind {kind!r}")
+
+
+def from_flags(flag_values=flags.FLAGS):
+    """The `TrainOptions` the parsed flags ask for."""
+    return TrainOptions(**{f.name: flag_values[f.name].value for f in flag_fields()})
