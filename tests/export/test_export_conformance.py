@@ -82,16 +82,31 @@ def test_tflite_uses_builtin_ops_only(exported):
         assert ops and not [op for op in ops if op.startswith("Flex") or op == "CUSTOM"], (variant, ops)
 
 
-def test_tflite_quantised_variants_are_sane(exported):
+# How far a quantised variant may drift from the Keras model: the largest difference relative to the
+# output's scale for float outputs, the fraction of equal entries for exact (sampled) ones. Measured on
+# the tiny models: float16 at most 5.5e-4, int8 at most 0.052 (energy: 60 Langevin steps amplify it);
+# every exact output equal. A converter that mangles weights drifts by about 1.
+DRIFT = {"float16": (5e-3, 0.9), "int8": (0.15, 0.75)}
+
+
+def test_tflite_quantised_variants_stay_close_to_the_model(exported):
     _, model, result, _ = exported
-    sizes = {v: p.stat().st_size for v, p in result.tflite.items()}
-    assert set(sizes) == {"float32", "float16", "int8"}
-    for variant in ("float16", "int8"):
+    assert set(result.tflite) == {"float32", "float16", "int8"}
+    for variant, (max_drift, min_equal) in DRIFT.items():
         lite = TFLiteModel(result.tflite[variant])
         for sig, inputs in requests_for(model).values():
-            if sig.tflite:
-                for value in lite.run(sig.name, **inputs).values():
-                    assert np.all(np.isfinite(value)) and value.shape[0] == 4
+            if not sig.tflite:
+                continue
+            want, got = expected(sig, inputs), lite.run(sig.name, **inputs)
+            for k in want:
+                w, g = np.asarray(want[k]), np.asarray(got[k])
+                assert g.shape == w.shape, (variant, sig.name, k)
+                if k in sig.exact_outputs:
+                    assert np.mean(w == g) >= min_equal, (variant, sig.name, k, np.mean(w == g))
+                else:
+                    scale = float(np.max(np.abs(w))) or 1.0
+                    drift = float(np.max(np.abs(w - g))) / scale
+                    assert drift <= max_drift, (variant, sig.name, k, drift)
 
 
 def bad_requests(model):
