@@ -73,7 +73,6 @@ def tiny(name, spec=None, seed=0):
     keras.utils.set_random_seed(seed)
     cls = registry.get(name).cls
     model = registry.get(name).build(spec or cls.conformance_spec(), "tiny")
-    model.build_for_data()
     return model
 
 

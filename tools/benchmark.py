@@ -98,7 +98,6 @@ def export_benchmark():
         else:
             spec = datasets.spec(FLAGS.dataset or entry.default_dataset, FLAGS.data_dir)
         model = entry.build(spec, FLAGS.config)
-        model.build_for_data()
         run = wd.Run(FLAGS.model, FLAGS.config, {}, spec.name, None, spec, 0)
         images = None
     latency, sizes = export_latency.export_rows(model, run, repeats=FLAGS.repeats, eval_images=images)

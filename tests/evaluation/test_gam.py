@@ -36,7 +36,6 @@ def trained_dcgan(steps, seed=0, **overrides):
     images, spec = tfdata.load("digits", "train")
     keras.utils.set_random_seed(seed)
     model = registry.get("dcgan").build(spec, "tiny", **overrides)
-    model.build_for_data()
     model.compile(**default_optimizers(model, registry.get("dcgan").config("tiny").learning_rate))
     step = tf.function(model.train_step)
     done, epoch = 0, 0
@@ -75,7 +74,6 @@ def test_a_trained_generator_beats_an_untrained_one_before_the_same_judge(judged
     trained, spec, test = judged
     keras.utils.set_random_seed(1)
     fresh = registry.get("dcgan").build(spec, "tiny")
-    fresh.build_for_data()
     # The same discriminator (and its weight averages, which judge) on both
     # sides, so r_test = 1 exactly and only the generators differ.
     for mine, theirs in zip(fresh.discriminator.weights, trained.discriminator.weights):

@@ -46,7 +46,6 @@ def test_trained_energy_prefers_digits_to_noise():
     images, spec = tfdata.load("digits", "train")
     keras.utils.set_random_seed(0)
     model = registry.get("energy").build(spec, "tiny")
-    model.build_for_data()
     model.compile(**default_optimizers(model, registry.get("energy").config("tiny").learning_rate))
     step = tf.function(model.train_step)
     for i, batch in enumerate(pipeline.train_batches(images.cache(), 8, seed=0, epoch=0)):

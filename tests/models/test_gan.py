@@ -61,7 +61,6 @@ def test_k_discriminator_steps_per_generator_step(k):
     keras.utils.set_random_seed(0)
     spec = registry.get("dcgan").cls.conformance_spec()
     model = registry.get("dcgan").build(spec, "tiny", d_steps=k)
-    model.build_for_data()
     model.compile(**default_optimizers(model, 1e-3))
     tf.function(model.train_step)(batch_for(model, 8))
     assert int(model.d_optimizer.iterations) == k and int(model.g_optimizer.iterations) == 1
@@ -134,7 +133,6 @@ def test_training_noise_depends_on_seed_weight_step_and_stream():
 def test_probe_noise_is_standard_normal():
     spec = DataSpec("g", (28, 28, 1), 2, np.array([[0] * 3, [255] * 3], np.uint8))
     model = registry.get("dcgan").build(spec, "default")
-    model.build_for_data()
     probes = model.probe_noise.numpy()
     assert probes.shape == (16, 64) and 0.9 < probes.std() < 1.1 and abs(probes.mean()) < 0.1
 
@@ -156,7 +154,6 @@ def test_gran_canvas_is_the_squashed_sum_of_updates(steps):
     spec = registry.get("gran").cls.conformance_spec()
     keras.utils.set_random_seed(0)
     model = registry.get("gran").build(spec, "tiny", steps=steps)
-    model.build_for_data()
     noise = model.noise(3, 0)
     canvases = model.canvases(noise, averaged=True).numpy()
     assert canvases.shape == (3, steps, 6, 5, 3)
@@ -194,7 +191,6 @@ def run_with_alarm(force_one_image, tmp_path, steps=1100):
     batches, spec = digits_batches(8, steps)
     keras.utils.set_random_seed(0)
     model = registry.get("dcgan").build(spec, "tiny")
-    model.build_for_data()
     if force_one_image:
         # No path from the noise to the image: one image whatever the noise,
         # while the rest of the generator keeps training.

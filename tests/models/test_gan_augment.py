@@ -65,7 +65,6 @@ def shifted_model(shift):
     spec = registry.get("dcgan").cls.conformance_spec()
     tf.keras.utils.set_random_seed(0)
     model = registry.get("dcgan").build(spec, "tiny", augment_shift=shift)
-    model.build_for_data()
     model.compile(**default_optimizers(model, 1e-3))
     return model
 

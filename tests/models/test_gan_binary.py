@@ -20,7 +20,6 @@ BINARY = DataSpec("binary_test", (6, 5, 1), 2, np.array([[0, 0, 0], [255, 255, 2
 def binary_model(name, seed=0):
     keras.utils.set_random_seed(seed)
     model = registry.get(name).build(BINARY, "tiny", binary_pixels="threshold")
-    model.build_for_data()
     return model
 
 

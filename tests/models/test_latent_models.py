@@ -22,7 +22,6 @@ BINARY = DataSpec("binary", (28, 28, 1), 2, np.array([[0, 0, 0], [255, 255, 255]
 def built(name, spec=None, **overrides):
     """The tiny config with some constructor arguments changed."""
     model = registry.get(name).build(spec or registry.get(name).cls.conformance_spec(), "tiny", **overrides)
-    model.build_for_data()
     return model
 
 

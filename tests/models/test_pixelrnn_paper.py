@@ -20,7 +20,6 @@ def build(name, shape, num_classes, **overrides):
     keras.utils.set_random_seed(0)
     spec = DataSpec("test", shape, num_classes, np.zeros((num_classes, 3), np.uint8))
     model = registry.get(name).build(spec, "tiny", **overrides)
-    model.build_for_data()
     return model, spec
 
 

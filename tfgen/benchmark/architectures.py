@@ -40,7 +40,6 @@ def has_cached_sampler(model):
 
 def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_batch=16, repeats=5):
     model = registry.get(name).build(spec, config)
-    model.build_for_data()
     step = train_step_fn(model)
     batch = _batch(spec, train_batch)
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)

@@ -45,7 +45,6 @@ def plain_keras_lstm(spec, units):
 def training_rate(model_name, config, spec, batch_size, repeats=5):
     """Training examples/s of a registered model and of its plain-Keras twin."""
     model = registry.get(model_name).build(spec, config)
-    model.build_for_data()
     step = train_step_fn(model)
     batch = _batch(spec, batch_size)
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
@@ -65,7 +64,6 @@ def training_rate(model_name, config, spec, batch_size, repeats=5):
 def sampling_rate(model_name, config, spec, batch_size, repeats=3, naive_repeats=1):
     """Images/s of the model's sampler and of the naive re-run-everything sampler."""
     model = registry.get(model_name).build(spec, config)
-    model.build_for_data()
     noise = model.noise(batch_size, seed=0)
     temperature = tf.ones([batch_size])
     fast = tf.function(model.sample)

@@ -254,8 +254,8 @@ class AutoregressiveImageModel(GenerativeModel):
         """
         from tfgen import visualize
 
-        sample = tf.function(self.sample)
-        complete = tf.function(self.complete)
+        sample = self.cached_function(self.sample)  # traced already by the monitor's grids
+        complete = self.cached_function(self.complete)
         samples = sample(self.noise(num_samples, seed), tf.ones([num_samples]))
         n = len(examples)
         rows = []

@@ -321,17 +321,17 @@ class _Training:
         bar = keras.utils.Progbar(steps_this_epoch, verbose=1 if (options.verbose and self.chief) else 0)
         self.log(f"epoch {epoch + 1}/{math.ceil(self.total_steps / self.steps_per_epoch)}", flush=True)
         for i in range(steps_this_epoch):
-            values = self._train_step(next, batches)
+            values = self._train_step(batches)
             bar.update(i + 1, values=list(values.items()))
         now = self.step_count()
         if now % self.steps_per_epoch == 0 or now == self.total_steps:
             self.validate(epoch, now)
 
-    def _train_step(self, next_batch, batches):
+    def _train_step(self, batches):
         options = self.options
         t0 = time.perf_counter()
         try:
-            batch = next_batch(batches)
+            batch = next(batches)
             if self.train_fn is not self.steady_fn and self.step_count() > self.start_step:
                 strategies.set_collective_timeout(self.strategy, options.collective_timeout)
                 self.steady_fn.get_concrete_function(batch)  # traced before the barrier, not inside a timed step

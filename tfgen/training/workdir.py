@@ -87,9 +87,8 @@ def write_run(workdir, run):
 
 
 def build_model(run):
-    model = registry.get(run.model).build(run.data_spec, run.registry_config())
-    model.build_for_data()
-    return model
+    """The run's model with every weight created (not restored)."""
+    return registry.get(run.model).build(run.data_spec, run.registry_config())
 
 
 def checkpoint(model, step, **optimizers):
