@@ -12,11 +12,14 @@ import tensorflow as tf
 
 from tfgen.evaluation import importance
 from tfgen.losses import latent
+from tfgen.models.base import GaussianCodePosterior
 
 A, B, S = 1.5, 0.3, 0.6
 
 
-class ToyModel:
+class ToyModel(GaussianCodePosterior):
+    latent_dim = 1
+
     def __init__(self, mean_shift=0.0, var_scale=1.0):
         self.mean_shift, self.var_scale = mean_shift, var_scale
 
@@ -24,7 +27,7 @@ class ToyModel:
         var = 1.0 / (1.0 + A * A / (S * S))
         return var * A * (x - B) / (S * S), tf.fill(tf.shape(x), math.log(var))
 
-    def encode_for_likelihood(self, x):
+    def gaussian_posterior(self, x):
         mean, log_var = self.exact_posterior(x)
         return x, (mean + self.mean_shift)[:, None], (log_var + math.log(self.var_scale))[:, None]
 
@@ -67,9 +70,8 @@ def test_chunks_and_the_partial_last_chunk():
     """k = 7 in chunks of 3: the third chunk's last two samples must be ignored."""
     model, k, chunk, seed = ToyModel(mean_shift=0.5), 7, 3, 11
     got = importance.make_estimator(model, k, chunk, seed)(X[:5]).numpy()
-    x, mean, log_var = model.encode_for_likelihood(X[:5])
     eps = tf.concat([tf.random.stateless_normal([5, chunk, 1], seed=[seed, i]) for i in range(3)], axis=1)[:, :k]
-    log_w = importance.log_importance_weights(model, x, mean, log_var, eps)
+    log_w = model.log_importance_weights(model.encode_for_likelihood(X[:5]), eps)
     np.testing.assert_allclose(got, latent.importance_weighted_bound(log_w).numpy(), rtol=1e-6)
 
 

@@ -95,3 +95,43 @@ def test_kl_weight_warms_up_over_a_fraction_of_the_run():
     # No warm-up, or a run of unknown length (a bare `fit`): beta from the first step.
     assert float(latent.kl_weight(0, 2.0, 0.0, 400)) == 2.0
     assert float(latent.kl_weight(0, 2.0, 0.25, None)) == 2.0
+
+
+def test_sequential_kl_by_hand():
+    """DRAW's latent loss: sum over steps of each step's KL, worked by hand for T = 2, D = 2.
+
+    Step 1: m = (1, 0), log_var = (0, 0):       1/2 (1 - 1 - 0 + 1) + 0 = 0.5
+    Step 2: m = (0, 0), log_var = (ln 2, 0):    1/2 (2 - 1 - ln 2) + 0 = 0.5 - ln(2) / 2
+    """
+    means = tf.constant([[[1.0, 0.0], [0.0, 0.0]]])
+    log_vars = tf.constant([[[0.0, 0.0], [math.log(2.0), 0.0]]])
+    np.testing.assert_allclose(latent.sequential_kl(means, log_vars).numpy(), [1.0 - math.log(2.0) / 2], rtol=1e-6)
+
+
+def test_sequential_kl_is_zero_when_every_step_is_the_prior():
+    """q = N(0, I) at each of T = 3 steps of a 10-D z costs 0 nats. Subtracting the 1/2 once per step
+    instead of once per dimension (the ericjang/draw KL) leaves 3 * (10 - 1) / 2 = 13.5 nats."""
+    zeros = tf.zeros([2, 3, 10])
+    np.testing.assert_allclose(latent.sequential_kl(zeros, zeros).numpy(), [0.0, 0.0], atol=1e-7)
+    # And a non-trivial 10-D step equals the sum of its dimensions' one-dimensional KLs.
+    rng = np.random.default_rng(0)
+    m, lv = rng.normal(size=(1, 1, 10)), rng.normal(size=(1, 1, 10))
+    one_d = sum(0.5 * (math.exp(lv[0, 0, j]) - 1 - lv[0, 0, j] + m[0, 0, j] ** 2) for j in range(10))
+    np.testing.assert_allclose(latent.sequential_kl(tf.constant(m), tf.constant(lv)).numpy(), [one_d], rtol=1e-5)
+
+
+def test_log_importance_weight_by_hand():
+    """log w = log p(x|c) + log N(c; 0, 1) - log N(c; m, v), for c = 1, m = 0.5, v = e^0 = 1 (one 1-D code):
+    log N(1; 0, 1) - log N(1; 0.5, 1) = -1/2 + 1/8 = -0.375; with log p(x|c) = -2: -2.375."""
+    got = latent.log_importance_weight(
+        tf.constant([-2.0]), tf.constant([[1.0]]), tf.constant([[0.5]]), tf.zeros([1, 1])
+    )
+    np.testing.assert_allclose(got.numpy(), [-2.375], rtol=1e-6)
+    # A sequential code [B, T, D]: the log-density ratios add up over steps and dimensions.
+    codes = tf.constant([[[1.0, 0.0], [2.0, -1.0]]])
+    means = tf.constant([[[0.5, 0.0], [0.0, 0.0]]])
+    log_vars = tf.constant([[[0.0, 0.0], [math.log(4.0), 0.0]]])
+    # Step 2, dim 1: log N(2; 0, 1) - log N(2; 0, 4) = (-2 - ln(2pi)/2) - (-1/2 - ln(2pi)/2 - ln 2) = -1.5 + ln 2.
+    want = -2.0 - 0.375 + 0.0 + (-1.5 + math.log(2.0)) + 0.0
+    got = latent.log_importance_weight(tf.constant([-2.0]), codes, means, log_vars)
+    np.testing.assert_allclose(got.numpy(), [want], rtol=1e-6)

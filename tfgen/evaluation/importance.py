@@ -6,11 +6,13 @@ log p(x). Evaluating with k = 5000 costs 5000 decoder passes per example, so
 the k samples are drawn in chunks inside one compiled loop, keeping a running
 logsumexp of the log weights (memory is chunk x batch, not k x batch).
 
-Any model with these two methods can be evaluated (the image VAE and the
-sentence VAE both have them):
+Any `tfgen.models.base.PosteriorModel` can be evaluated (the image VAE, the
+sentence VAE, DRAW): it draws its own codes from standard normal noise and
+weighs them, so a sequential posterior (DRAW's, where each step's q depends
+on the earlier draws) needs no special case here:
 
-    context, mean, log_var = model.encode_for_likelihood(batch)
-    log_p = model.sample_log_likelihood(context, codes)   # codes [B, S, D] -> [B, S]
+    context = model.encode_for_likelihood(batch)
+    log_w = model.log_importance_weights(context, eps)   # eps [B, S, D] -> [B, S]
 
 [1] Burda, Grosse & Salakhutdinov 2016, "Importance Weighted Autoencoders",
     arXiv:1509.00519.
@@ -19,17 +21,6 @@ sentence VAE both have them):
 import math
 
 import tensorflow as tf
-
-from tfgen.losses import latent as latent_losses
-
-
-def log_importance_weights(model, context, mean, log_var, eps):
-    """log p(x, c) - log q(c | x) for codes c = mean + std * eps: eps [B, S, D] -> [B, S]."""
-    mean, log_var = mean[:, None, :], log_var[:, None, :]
-    codes = latent_losses.reparameterize(mean, log_var, eps)
-    log_prior = latent_losses.standard_normal_log_prob(codes)
-    log_posterior = latent_losses.gaussian_log_prob(codes, mean, log_var)
-    return model.sample_log_likelihood(context, codes) + log_prior - log_posterior
 
 
 def make_estimator(model, num_samples, chunk_size=None, seed=0):
@@ -49,12 +40,12 @@ def make_estimator(model, num_samples, chunk_size=None, seed=0):
 
     @tf.function(reduce_retracing=True)
     def estimate(batch):
-        context, mean, log_var = model.encode_for_likelihood(batch)
-        batch_size, dim = tf.shape(mean)[0], tf.shape(mean)[1]
+        context = model.encode_for_likelihood(batch)
+        batch_size, dim = tf.shape(tf.nest.flatten(batch)[0])[0], model.importance_noise_dim()
 
         def body(i, running):
             eps = tf.random.stateless_normal([batch_size, chunk, dim], seed=tf.stack([seed, i]))
-            log_w = log_importance_weights(model, context, mean, log_var, eps)
+            log_w = tf.cast(model.log_importance_weights(context, eps), tf.float32)
             # Samples past k in the last chunk get weight zero (log weight -inf).
             index = i * chunk + tf.range(chunk)
             log_w = tf.where(index[None, :] < num_samples, log_w, -math.inf)

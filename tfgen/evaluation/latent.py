@@ -39,7 +39,7 @@ def evaluate_latent(model, examples, num_samples=5000, batch_size=8, chunk_size=
         progress: called with (examples done) after every batch.
     """
     metrics_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
-    posterior_fn = tf.function(lambda b: model.encode_for_likelihood(b)[1], reduce_retracing=True)
+    posterior_fn = tf.function(model.posterior_means, reduce_retracing=True)
     estimator = importance.make_estimator(model, num_samples, chunk_size, seed) if num_samples else None
     totals, means, count = {}, [], 0
     start = time.time()

@@ -82,6 +82,42 @@ def importance_weighted_bound(log_weights, axis=-1):
     return tf.reduce_logsumexp(log_weights, axis=axis) - tf.math.log(k)
 
 
+def log_importance_weight(log_likelihood, codes, mean, log_var):
+    """log p(x, c) - log q(c|x) = log p(x|c) + log N(c; 0, I) - log N(c; mean, exp(log_var)).
+
+    Args:
+        log_likelihood: [...] log p(x|c) of each code.
+        codes, mean, log_var: [..., D] (mean and log_var broadcast against codes).
+            For a sequential code (DRAW) pass every step's part: [..., T, D]
+            and the log densities are summed over the steps too.
+    Returns:
+        [...]: the log importance weight of each code.
+    """
+    codes = tf.cast(codes, tf.float32)
+    mean, log_var = (tf.broadcast_to(tf.cast(t, tf.float32), tf.shape(codes)) for t in (mean, log_var))
+    log_ratio = standard_normal_log_prob(codes) - gaussian_log_prob(codes, mean, log_var)
+    extra_axes = codes.shape.rank - 1 - tf.cast(log_likelihood, tf.float32).shape.rank
+    if extra_axes:
+        log_ratio = tf.reduce_sum(log_ratio, axis=list(range(-extra_axes, 0)))
+    return tf.cast(log_likelihood, tf.float32) + log_ratio
+
+
+def sequential_kl(means, log_vars):
+    """Sum over steps of KL(N(mean_t, exp(log_var_t)) || N(0, I)) in nats: DRAW's latent loss.
+
+    Each step's KL is `gaussian_kl`: 1/2 per dimension of
+    exp(log_var) - (1 + log_var) + mean^2, so a D-dimensional step with q = p
+    costs exactly 0 (subtracting the 1/2 once per step instead of once per
+    dimension would leave D/2 - 1/2 nats per step).
+
+    Args:
+        means, log_vars: [B, T, D], step t's diagonal Gaussian q(z_t | x, z_<t).
+    Returns:
+        [B]: summed over steps and dimensions.
+    """
+    return tf.reduce_sum(gaussian_kl(means, log_vars), axis=-1)
+
+
 def active_units(posterior_means, threshold=0.01):
     """Number of latent dimensions the data moves: Cov_x(E_q[c_j]) > threshold [2].
 

@@ -149,15 +149,60 @@ class GenerativeModel(keras.Model):
 
 
 class PosteriorModel:
-    """A latent-variable model whose likelihood can be importance-sampled (`tfgen/evaluation/latent.py`)."""
+    """A latent-variable model whose likelihood can be importance-sampled (`tfgen/evaluation/importance.py`).
+
+    One draw of the code from q(c|x) takes `importance_noise_dim()` standard
+    normal numbers; the model turns them into a code and weighs it. This holds
+    for a single Gaussian code (the VAEs, `GaussianCodePosterior`) and for a
+    sequential posterior whose later parts depend on earlier draws (DRAW).
+    """
+
+    def importance_noise_dim(self):
+        """Standard normal numbers one draw of the whole code from q(c|x) takes."""
+        raise NotImplementedError
 
     def encode_for_likelihood(self, batch):
-        """`(context, mean, log_var)` of q(c|x)."""
+        """What `log_importance_weights` needs from a batch (any nest of [B, ...] tensors), computed once."""
+        raise NotImplementedError
+
+    def log_importance_weights(self, context, eps):
+        """log p(x, c) - log q(c|x) [B, S] for the codes c that noise eps [B, S, D] draws from q(c|x)."""
+        raise NotImplementedError
+
+    def posterior_means(self, batch):
+        """[B, D] the code's posterior mean (for counting active units)."""
+        raise NotImplementedError
+
+
+class GaussianCodePosterior(PosteriorModel):
+    """`PosteriorModel` for one diagonal Gaussian code per example, q(c|x) = N(mean, exp(log_var)), prior N(0, I).
+
+    A subclass gives `gaussian_posterior(batch) -> (context, mean, log_var)`
+    and `sample_log_likelihood(context, codes)`: log p(x|c) [B, S] for codes [B, S, D].
+    """
+
+    def gaussian_posterior(self, batch):
         raise NotImplementedError
 
     def sample_log_likelihood(self, context, codes):
-        """log p(x|c) [B, S] for codes [B, S, D]."""
         raise NotImplementedError
+
+    def importance_noise_dim(self):
+        return self.latent_dim
+
+    def encode_for_likelihood(self, batch):
+        return self.gaussian_posterior(batch)
+
+    def log_importance_weights(self, context, eps):
+        from tfgen.losses import latent as latent_losses
+
+        context, mean, log_var = context
+        mean, log_var = mean[:, None, :], log_var[:, None, :]
+        codes = latent_losses.reparameterize(mean, log_var, eps)
+        return latent_losses.log_importance_weight(self.sample_log_likelihood(context, codes), codes, mean, log_var)
+
+    def posterior_means(self, batch):
+        return self.gaussian_posterior(batch)[1]
 
 
 def missing_members(cls):

@@ -1,14 +1,17 @@
-"""Base class for latent-code image models: the autoencoder and the VAE.
+"""Base classes of latent-code image models: the autoencoder, the VAE and DRAW.
 
-Both map an image to a code with an encoder and a code back to a
-distribution over images with a decoder (`tfgen.layers.image_coders`):
+Each maps an image to a code and a code back to a distribution over images:
 independent Bernoullis for binary pixels, independent categoricals over the
-palette (or grey levels) otherwise. They differ in the code: the autoencoder's
-is a deterministic point, the VAE's a Gaussian q(c|x) trained to stay close to
-N(0, I). This class holds everything else they share: the likelihood of
-pixels, reconstruction, the pictures (code grid, code map, interpolations)
-and the serving signatures (encode, decode, sample, reconstruct). Randomness
-(codes to decode) is always an input.
+palette (or grey levels) otherwise. The autoencoder and the VAE do it with one
+encoder and one decoder network (`EncoderDecoderModel`,
+`tfgen.layers.image_coders`); DRAW with recurrent networks that read and write
+over several steps. They differ in the code: the autoencoder's is a
+deterministic point, the VAE's a Gaussian q(c|x) trained to stay close to
+N(0, I), DRAW's a sequence of such Gaussians. `LatentImageModel` holds
+everything else they share: the likelihood of pixels, reconstruction, the
+pictures (code grid, code map, interpolations) and the serving signatures
+(encode, decode, sample, reconstruct). Randomness (codes to decode) is always
+an input.
 """
 
 import keras
@@ -23,65 +26,42 @@ from tfgen.models.base import GenerativeModel
 
 
 class LatentImageModel(GenerativeModel):
-    """Encoder, code, decoder over index images.
+    """Images to codes and codes to a distribution over images.
+
+    A subclass says how: `encode` (the deterministic code of an image),
+    `decode_logits` (the pixel logits of a code) and its own networks; this
+    class gives the pixel likelihood, the pictures and the signatures. The
+    code is a flat vector of `latent_dim` numbers even when the model draws it
+    in parts (DRAW: one part per step).
 
     Args:
         num_classes: values a pixel channel takes (2: binary, Bernoulli
             likelihood; more: categorical over the values).
         image_shape: (height, width, channels).
         latent_dim: size of the code. Defaults to 32.
-        architecture: "conv" (default) or "mlp".
-        hidden_units: dense layers of the encoder after the input/convs, in
-            encoder order (the decoder mirrors them).
-        conv_channels: channels of the stride-2 convolutions (conv only).
-        embed_dim: embedding size of a pixel value for num_classes > 2.
-        activation: of the hidden layers.
         learning_rate_decay: "cosine": the learning rate follows a cosine from
             the configured rate down to 2% of it over the whole run (its
             length comes from `plan_run`). None (default): constant.
+        clip_norm: clip the gradient to this global norm (None: no clipping).
     """
 
     family = "latent"
     default_signature = "sample"
     monitors = ("code_map",)
 
-    def __init__(
-        self,
-        num_classes,
-        image_shape,
-        latent_dim=32,
-        architecture="conv",
-        hidden_units=(256,),
-        conv_channels=(32, 64),
-        embed_dim=8,
-        activation="elu",
-        learning_rate_decay=None,
-        **kwargs,
-    ):
+    def __init__(self, num_classes, image_shape, latent_dim=32, learning_rate_decay=None, clip_norm=None, **kwargs):
         super().__init__(**kwargs)
         if learning_rate_decay not in (None, "cosine"):
             raise ValueError(f"learning_rate_decay must be None or 'cosine', got {learning_rate_decay!r}")
+        if clip_norm is not None and not clip_norm > 0:
+            raise ValueError(f"clip_norm must be positive or None, got {clip_norm!r}")
         self.learning_rate_decay = learning_rate_decay
+        self.clip_norm = None if clip_norm is None else float(clip_norm)
         self.num_classes = int(num_classes)
         self.image_shape = tuple(int(d) for d in image_shape)
         self.num_pixels = int(np.prod(self.image_shape))
         self.latent_dim = int(latent_dim)
-        self.architecture = architecture
-        self.hidden_units = tuple(int(u) for u in hidden_units)
-        self.conv_channels = tuple(int(c) for c in conv_channels)
-        self.embed_dim = int(embed_dim)
-        self.activation = activation
         self.bernoulli = self.num_classes == 2
-        common = dict(
-            image_shape=self.image_shape,
-            num_classes=self.num_classes,
-            architecture=architecture,
-            hidden_units=self.hidden_units,
-            conv_channels=self.conv_channels,
-            activation=activation,
-        )
-        self.encoder = ImageEncoder(embed_dim=self.embed_dim, name="encoder", **common)
-        self.decoder = ImageDecoder(name="decoder", **common)
 
     @classmethod
     def from_data_spec(cls, spec, **kwargs):
@@ -95,12 +75,8 @@ class LatentImageModel(GenerativeModel):
             "num_classes": self.num_classes,
             "image_shape": list(self.image_shape),
             "latent_dim": self.latent_dim,
-            "architecture": self.architecture,
-            "hidden_units": list(self.hidden_units),
-            "conv_channels": list(self.conv_channels),
-            "embed_dim": self.embed_dim,
-            "activation": self.activation,
             "learning_rate_decay": self.learning_rate_decay,
+            "clip_norm": self.clip_norm,
         }
 
     def make_optimizers(self, learning_rate):
@@ -112,7 +88,7 @@ class LatentImageModel(GenerativeModel):
         """
         if self.learning_rate_decay == "cosine" and self.total_steps:
             learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, self.total_steps, alpha=0.02)
-        return {"optimizer": keras.optimizers.Adam(learning_rate)}
+        return {"optimizer": keras.optimizers.Adam(learning_rate, global_clipnorm=self.clip_norm)}
 
     # -- conformance tests ------------------------------------------------
 
@@ -148,7 +124,7 @@ class LatentImageModel(GenerativeModel):
 
     def decode_logits(self, codes, training=False):
         """[B, H, W, C, 1] Bernoulli logits (binary) or [B, H, W, C, K] logits."""
-        return self.decoder(tf.cast(codes, self.compute_dtype), training=training)
+        raise NotImplementedError
 
     def log_likelihood(self, images, logits):
         """log p(images | code) in nats per image: [B]."""
@@ -302,3 +278,60 @@ class LatentImageModel(GenerativeModel):
 
     def encode_output_docs(self):
         return {"codes": "the code"}
+
+
+class EncoderDecoderModel(LatentImageModel):
+    """A latent image model whose code comes from one encoder network and goes back through one decoder
+    (`tfgen.layers.image_coders`): the autoencoder and the VAE.
+
+    Args:
+        (see LatentImageModel) num_classes, image_shape, latent_dim,
+            learning_rate_decay, clip_norm.
+        architecture: "conv" (default) or "mlp".
+        hidden_units: dense layers of the encoder after the input/convs, in
+            encoder order (the decoder mirrors them).
+        conv_channels: channels of the stride-2 convolutions (conv only).
+        embed_dim: embedding size of a pixel value for num_classes > 2.
+        activation: of the hidden layers.
+    """
+
+    def __init__(
+        self,
+        num_classes,
+        image_shape,
+        architecture="conv",
+        hidden_units=(256,),
+        conv_channels=(32, 64),
+        embed_dim=8,
+        activation="elu",
+        **kwargs,
+    ):
+        super().__init__(num_classes, image_shape, **kwargs)
+        self.architecture = architecture
+        self.hidden_units = tuple(int(u) for u in hidden_units)
+        self.conv_channels = tuple(int(c) for c in conv_channels)
+        self.embed_dim = int(embed_dim)
+        self.activation = activation
+        common = dict(
+            image_shape=self.image_shape,
+            num_classes=self.num_classes,
+            architecture=architecture,
+            hidden_units=self.hidden_units,
+            conv_channels=self.conv_channels,
+            activation=activation,
+        )
+        self.encoder = ImageEncoder(embed_dim=self.embed_dim, name="encoder", **common)
+        self.decoder = ImageDecoder(name="decoder", **common)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "architecture": self.architecture,
+            "hidden_units": list(self.hidden_units),
+            "conv_channels": list(self.conv_channels),
+            "embed_dim": self.embed_dim,
+            "activation": self.activation,
+        }
+
+    def decode_logits(self, codes, training=False):
+        return self.decoder(tf.cast(codes, self.compute_dtype), training=training)

@@ -16,15 +16,15 @@ import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.models.autoencoder.autoencoder_configs import CONFIGS
-from tfgen.models.latent import LatentImageModel
+from tfgen.models.latent import EncoderDecoderModel
 
 
 @registry.register("autoencoder", configs=CONFIGS, default_dataset="binarized_mnist")
-class Autoencoder(LatentImageModel):
+class Autoencoder(EncoderDecoderModel):
     """Deterministic autoencoder over index images.
 
     Args:
-        (see LatentImageModel) num_classes, image_shape, latent_dim,
+        (see EncoderDecoderModel) num_classes, image_shape, latent_dim,
             architecture, hidden_units, conv_channels, embed_dim, activation.
         code_momentum: of the running mean/variance of the training codes
             that `sample` draws from. Defaults to 0.99.

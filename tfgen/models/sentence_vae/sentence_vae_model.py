@@ -31,7 +31,7 @@ from tfgen import losses, registry
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import SequenceLSTM
 from tfgen.losses import latent as latent_losses
-from tfgen.models.base import GenerativeModel, PosteriorModel
+from tfgen.models.base import GaussianCodePosterior, GenerativeModel
 from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.models.sentence_vae.sentence_tokenizer import UNK, SentenceTokenizer
 from tfgen.models.sentence_vae.sentence_vae_configs import CONFIGS
@@ -40,7 +40,7 @@ EVAL_NOISE_SEED = (2016, 1)
 
 
 @registry.register("sentence_vae", configs=CONFIGS, default_dataset="ptb")
-class SentenceVAE(GenerativeModel, PosteriorModel):
+class SentenceVAE(GenerativeModel, GaussianCodePosterior):
     """VAE over sentences with LSTM encoder and decoder.
 
     Args:
@@ -347,7 +347,7 @@ class SentenceVAE(GenerativeModel, PosteriorModel):
 
     # -- importance-weighted likelihood (tfgen.evaluation.importance) ------
 
-    def encode_for_likelihood(self, sentences):
+    def gaussian_posterior(self, sentences):
         ids = self.tokenize(sentences)
         mean, log_var = self.posterior_from_ids(ids)
         return ids, mean, log_var

@@ -24,8 +24,8 @@ import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.losses import latent as latent_losses
-from tfgen.models.base import PosteriorModel
-from tfgen.models.latent import LatentImageModel
+from tfgen.models.base import GaussianCodePosterior
+from tfgen.models.latent import EncoderDecoderModel
 from tfgen.models.vae.vae_configs import CONFIGS
 
 # Validation draws the same code noise for every batch: the -ELBO estimate of
@@ -34,11 +34,11 @@ EVAL_NOISE_SEED = (2016, 0)
 
 
 @registry.register("vae", configs=CONFIGS, default_dataset="binarized_mnist")
-class VAE(LatentImageModel, PosteriorModel):
+class VAE(EncoderDecoderModel, GaussianCodePosterior):
     """VAE with a Gaussian code and Bernoulli or categorical pixels.
 
     Args:
-        (see LatentImageModel) num_classes, image_shape, latent_dim,
+        (see EncoderDecoderModel) num_classes, image_shape, latent_dim,
             architecture, hidden_units, conv_channels, embed_dim, activation,
             learning_rate_decay.
         beta: weight of the KL term (1: the ELBO; > 1: beta-VAE). Defaults to 1.
@@ -135,7 +135,7 @@ class VAE(LatentImageModel, PosteriorModel):
 
     # -- importance-weighted likelihood (tfgen.evaluation.importance) ------
 
-    def encode_for_likelihood(self, images):
+    def gaussian_posterior(self, images):
         """(context, mean, log_var): what `sample_log_likelihood` needs, and q(c|x)."""
         mean, log_var = self.posterior(images)
         return tf.cast(images, tf.int32), mean, log_var
