@@ -1,4 +1,4 @@
-"""Pictures people can look at: palette rendering, grids, completion sheets."""
+"""Pictures people can look at: palette rendering, grids, boxes, completion sheets."""
 
 from pathlib import Path
 
@@ -56,6 +56,20 @@ def grid(rgb, cols=None, pad=2, scale=None, background=255):
         r, c = divmod(k, cols)
         out[pad + r * (hh + pad) : pad + r * (hh + pad) + hh, pad + c * (ww + pad) : pad + c * (ww + pad) + ww] = big[k]
     return out
+
+
+def outline(rgb, box, colour):
+    """Draws the outline of box = (top, left, bottom, right) onto an RGB array in place.
+
+    Edges beyond the image are drawn on its border, so a box larger than the image frames it.
+    """
+    h, w, _ = rgb.shape
+    top, left, bottom, right = box
+    top, bottom = max(0, min(h - 1, top)), max(0, min(h - 1, bottom))
+    left, right = max(0, min(w - 1, left)), max(0, min(w - 1, right))
+    rgb[[top, bottom], left : right + 1] = colour
+    rgb[top : bottom + 1, [left, right]] = colour
+    return rgb
 
 
 def completion_sheet(originals, rows, palette):

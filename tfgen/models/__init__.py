@@ -6,6 +6,7 @@ folder exists without being imported and registered).
 
 from tfgen.models import (  # noqa: F401
     autoencoder,
+    draw,
     energy,
     gan,
     pixelrnn,
