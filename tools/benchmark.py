@@ -12,6 +12,12 @@ state-carrying sampler and of the naive one that re-runs the whole prefix.
 compares the PixelRNN paper's architectures on the binarized-MNIST shape in
 one table: training examples/s and GFLOP/s against the matmul rate, plain
 and cached sampling images/s.
+
+    python tools/benchmark.py --notraining --latent=draw,draw:no_attention
+
+puts latent-variable models (DRAW, the autoencoder) beside the VAE on the
+same shape: training examples/s and sampling images/s, and their ratios to
+the VAE's.
 """
 
 import json
@@ -19,7 +25,7 @@ import json
 from absl import app, flags
 
 from tfgen import cli, registry
-from tfgen.benchmark import architectures, autoregressive, export_latency, strategies, timing
+from tfgen.benchmark import architectures, autoregressive, export_latency, latent, strategies, timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -36,6 +42,9 @@ flags.DEFINE_string("dataset", None, "Dataset (default: the model's) for --strat
 flags.DEFINE_string("data_dir", None, "The dataset's --data_dir (--strategies, --export).")
 flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
 flags.DEFINE_list("architectures", [], "Models to compare on the binarized-MNIST shape (28x28, 2 values), one table.")
+flags.DEFINE_list(
+    "latent", [], "Latent-variable models (model or model:config) to compare with the VAE on the binarized-MNIST shape."
+)
 
 
 def main(argv):
@@ -49,6 +58,8 @@ def main(argv):
         figures.update(strategies_benchmark())
     if FLAGS.architectures:
         figures.update(architectures_benchmark())
+    if FLAGS.latent:
+        figures.update(latent_benchmark())
     print(json.dumps(figures))
 
 
@@ -70,6 +81,22 @@ def architectures_benchmark():
     )
     print(timing.table(rows, architectures.COLUMNS))
     return {"architectures": rows}
+
+
+def latent_benchmark():
+    entries = [tuple(e.split(":", 1)) if ":" in e else (e, "default") for e in FLAGS.latent]
+    unknown = {name for name, _ in entries} - set(registry.names())
+    if unknown:
+        raise app.UsageError(f"unknown models {sorted(unknown)}; registered: {', '.join(registry.names())}")
+    rows = latent.latent_rows(
+        entries, train_batch=FLAGS.train_batch, sample_batch=FLAGS.sample_batch, repeats=FLAGS.repeats
+    )
+    print(
+        f"latent models on 28x28 binary images against the VAE (default config): training "
+        f"(batch {FLAGS.train_batch}), sampling (batch {FLAGS.sample_batch}):"
+    )
+    print(timing.table(rows, latent.COLUMNS))
+    return {"latent": rows}
 
 
 def strategies_benchmark():
