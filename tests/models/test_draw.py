@@ -191,3 +191,25 @@ def test_outline_draws_a_box_and_frames_the_image_when_larger():
     framed = np.all(visualize.outline(np.zeros((6, 8, 3), np.uint8), (-3, -3, 20, 20), (9, 9, 9)) == 9, axis=-1)
     assert framed[0].all() and framed[-1].all() and framed[:, 0].all() and framed[:, -1].all()
     assert not framed[1:-1, 1:-1].any()
+
+
+def test_kl_warmup_weighs_the_kl_of_the_first_step_by_zero():
+    """With the whole run as warm-up, step 0 trains on reconstruction alone: its update differs from
+    a model trained on the full -ELBO from the same weights, and both report the unweighted -ELBO."""
+    images = binary_batch(8)
+    updates, reported = [], []
+    for warmup in (0.0, 1.0):
+        model = draw_model(BINARY, kl_warmup=warmup)
+        model.plan_run(100)
+        model.compile(**model.make_optimizers(1e-2))
+        before = [w.numpy() for w in model.trainable_weights]
+        eps = model._training_noise([8, model.steps, model.code_size])
+        rec, kl = model.elbo_terms(images, eps, training=True)
+        logs = model.train_step(images)
+        reported.append((float(logs["loss"]), float(tf.reduce_mean(rec + kl))))
+        updates.append(np.concatenate([(w.numpy() - b).ravel() for w, b in zip(model.trainable_weights, before)]))
+    assert np.abs(updates[0] - updates[1]).max() > 1e-4
+    for logged, negative_elbo in reported:
+        assert logged == pytest.approx(negative_elbo, rel=1e-5)
+    with pytest.raises(ValueError, match="kl_warmup"):
+        draw_model(BINARY, kl_warmup=1.5)

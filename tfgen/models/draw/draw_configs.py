@@ -48,12 +48,16 @@ CONFIGS = {
         description="the paper's binarized-MNIST setup: T=64, 256-unit LSTMs, 100-D z, 2x2 read, 5x5 write",
     ),
     "digits": Config(
-        model=dict(steps=8, code_size=8, encoder_units=128, decoder_units=128, read_size=3, write_size=3),
+        # 8x8 images: a whole-image read and write (IWAE 99.0 against 103.7 for 3x3 windows), and the KL
+        # warmed up: without it the learned initial canvas explains the digits first and the KL collapses.
+        model=dict(
+            steps=8, code_size=8, encoder_units=128, decoder_units=128, read_size=0, write_size=0, kl_warmup=0.5
+        ),
         batch_size=64,
-        learning_rate=3e-3,
-        epochs=30,
+        learning_rate=2e-3,
+        epochs=60,
         jit_compile=True,
-        description="the embedded 8x8 digits (palette pixels) in a few minutes",
+        description="the embedded 8x8 digits (palette pixels) in two minutes",
     ),
     "tiny": Config(
         model=dict(steps=3, code_size=2, encoder_units=8, decoder_units=8, read_size=2, write_size=3, embed_dim=2),

@@ -60,6 +60,10 @@ class DRAW(LatentImageModel, PosteriorModel):
         write_size: N of the write window; 0 writes a whole-image update.
         embed_dim: size of the learned embedding the encoder reads for
             palette images (binary images are read as 0/1). Defaults to 4.
+        kl_warmup: the KL weight rises linearly from 0 to 1 over this fraction
+            of the run (as the VAE's; 0: none). Small palette images (the
+            embedded digits) otherwise let the learned initial canvas explain
+            them before the code does, and the KL collapses to 0.
 
     Example:
         >>> draw = DRAW(num_classes=2, image_shape=(28, 28, 1), steps=64, code_size=100,
@@ -80,6 +84,7 @@ class DRAW(LatentImageModel, PosteriorModel):
         read_size=2,
         write_size=5,
         embed_dim=4,
+        kl_warmup=0.0,
         latent_dim=None,
         **kwargs,
     ):
@@ -92,6 +97,9 @@ class DRAW(LatentImageModel, PosteriorModel):
         self.steps, self.code_size = steps, code_size
         self.encoder_units, self.decoder_units = int(encoder_units), int(decoder_units)
         self.read_size, self.write_size, self.embed_dim = int(read_size), int(write_size), int(embed_dim)
+        self.kl_warmup = float(kl_warmup)
+        if not 0.0 <= self.kl_warmup <= 1.0:
+            raise ValueError(f"kl_warmup is a fraction of the run in [0, 1], got {kl_warmup}")
         height, width, channels = self.image_shape
         # Planes the encoder reads (per image: pixel features) and the canvas holds (logits).
         self.feature_planes = channels * (1 if self.bernoulli else self.embed_dim)
@@ -128,6 +136,7 @@ class DRAW(LatentImageModel, PosteriorModel):
             "read_size": self.read_size,
             "write_size": self.write_size,
             "embed_dim": self.embed_dim,
+            "kl_warmup": self.kl_warmup,
         }
 
     def build(self, input_shape):
@@ -266,7 +275,8 @@ class DRAW(LatentImageModel, PosteriorModel):
         with tf.GradientTape() as tape:
             reconstruction, kl = self.elbo_terms(images, eps, training=True)
             total = reconstruction + kl
-            loss = self.optimizer.scale_loss(losses.replica_mean(total))
+            weight = latent_losses.kl_weight(self.optimizer.iterations, 1.0, self.kl_warmup, self.total_steps)
+            loss = self.optimizer.scale_loss(losses.replica_mean(reconstruction + weight * kl))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         self.loss_tracker.update_state(total)
