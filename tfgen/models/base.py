@@ -15,6 +15,7 @@ import keras
 import tensorflow as tf
 
 from tfgen.errors import InvalidArgumentError
+from tfgen.losses import latent as latent_losses
 
 # The members a model must define itself (the base only states them).
 REQUIRED = (
@@ -194,8 +195,6 @@ class GaussianCodePosterior(PosteriorModel):
         return self.gaussian_posterior(batch)
 
     def log_importance_weights(self, context, eps):
-        from tfgen.losses import latent as latent_losses
-
         context, mean, log_var = context
         mean, log_var = mean[:, None, :], log_var[:, None, :]
         codes = latent_losses.reparameterize(mean, log_var, eps)

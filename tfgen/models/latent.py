@@ -165,6 +165,33 @@ class LatentImageModel(GenerativeModel):
         squared = tf.reduce_sum(tf.reshape(tf.square(expected - target), [tf.shape(images)[0], -1]), axis=1)
         return {"reconstruction": -self.log_likelihood(images, logits), "squared_error": squared}
 
+    # -- the ELBO's bookkeeping (the VAE and DRAW) -------------------------
+
+    def add_elbo_trackers(self):
+        """Running means of the logged loss and the -ELBO's two terms (list them in `metrics`)."""
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
+        self.kl_tracker = keras.metrics.Mean(name="kl")
+
+    def elbo_logs(self, loss, reconstruction, kl):
+        """Updates the ELBO trackers with [B] values; the `train_step` outputs."""
+        self.loss_tracker.update_state(loss)
+        self.reconstruction_tracker.update_state(reconstruction)
+        self.kl_tracker.update_state(kl)
+        return {m.name: m.result() for m in (self.loss_tracker, self.reconstruction_tracker, self.kl_tracker)}
+
+    def elbo_metrics(self, images, reconstruction, kl):
+        """`per_example_metrics` of a variational model: -ELBO (one code draw; an upper bound on the
+        NLL), its two terms, bits/dim, and the squared error of the deterministic code's reconstruction."""
+        negative_elbo = reconstruction + kl
+        return {
+            "negative_elbo": negative_elbo,
+            "reconstruction": reconstruction,
+            "kl": kl,
+            "bits_per_dim": losses.bits_per_dim(negative_elbo, self.num_pixels),
+            "squared_error": self.reconstruction_metrics(images, self(images))["squared_error"],
+        }
+
     def _training_noise(self, shape):
         """Standard normal noise for a train step: a pure function of the run's seed, the step and the replica.
 

@@ -122,9 +122,7 @@ class DRAW(LatentImageModel, PosteriorModel):
         self.to_posterior = keras.layers.Dense(2 * self.code_size, name="posterior", dtype="float32")
         self.decoder_input = keras.layers.Dense(4 * self.decoder_units, use_bias=False, name="decoder_input")
         self.decoder_lstm = SequenceLSTM(self.decoder_units, name="decoder_lstm")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.add_elbo_trackers()
 
     def get_config(self):
         return {
@@ -279,24 +277,11 @@ class DRAW(LatentImageModel, PosteriorModel):
             loss = self.optimizer.scale_loss(losses.replica_mean(reconstruction + weight * kl))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
-        self.loss_tracker.update_state(total)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        return self.elbo_logs(total, reconstruction, kl)
 
     def per_example_metrics(self, images):
-        """-ELBO (one code sequence; an upper bound on the NLL), its two terms, and the squared
-        error of the mean path's reconstruction."""
         eps = tf.random.stateless_normal([tf.shape(images)[0], self.steps, self.code_size], seed=EVAL_NOISE_SEED)
-        reconstruction, kl = self.elbo_terms(images, eps)
-        negative_elbo = reconstruction + kl
-        return {
-            "negative_elbo": negative_elbo,
-            "reconstruction": reconstruction,
-            "kl": kl,
-            "bits_per_dim": losses.bits_per_dim(negative_elbo, self.num_pixels),
-            "squared_error": self.reconstruction_metrics(images, self(images))["squared_error"],
-        }
+        return self.elbo_metrics(images, *self.elbo_terms(images, eps))
 
     # -- importance-weighted likelihood (PosteriorModel) ----------------------------
 

@@ -61,9 +61,7 @@ class VAE(EncoderDecoderModel, GaussianCodePosterior):
         if not 0.0 <= self.kl_warmup <= 1.0:
             raise ValueError(f"kl_warmup is a fraction of the run in [0, 1], got {kl_warmup}")
         self.to_posterior = keras.layers.Dense(2 * self.latent_dim, name="posterior")
-        self.loss_tracker = keras.metrics.Mean(name="loss")
-        self.reconstruction_tracker = keras.metrics.Mean(name="reconstruction")
-        self.kl_tracker = keras.metrics.Mean(name="kl")
+        self.add_elbo_trackers()
 
     def get_config(self):
         return {**super().get_config(), "beta": self.beta, "kl_warmup": self.kl_warmup}
@@ -114,24 +112,11 @@ class VAE(EncoderDecoderModel, GaussianCodePosterior):
             loss = self.optimizer.scale_loss(losses.replica_mean(total))
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
-        self.loss_tracker.update_state(total)
-        self.reconstruction_tracker.update_state(reconstruction)
-        self.kl_tracker.update_state(kl)
-        return {m.name: m.result() for m in self.metrics}
+        return self.elbo_logs(total, reconstruction, kl)
 
     def per_example_metrics(self, images):
-        """-ELBO (one code sample; an upper bound on the NLL), its two terms, and
-        the squared error of the mean code's reconstruction."""
         eps = tf.random.stateless_normal([tf.shape(images)[0], self.latent_dim], seed=EVAL_NOISE_SEED)
-        reconstruction, kl = self.elbo_terms(images, eps)
-        negative_elbo = reconstruction + kl
-        return {
-            "negative_elbo": negative_elbo,
-            "reconstruction": reconstruction,
-            "kl": kl,
-            "bits_per_dim": losses.bits_per_dim(negative_elbo, self.num_pixels),
-            "squared_error": self.reconstruction_metrics(images, self(images))["squared_error"],
-        }
+        return self.elbo_metrics(images, *self.elbo_terms(images, eps))
 
     # -- importance-weighted likelihood (tfgen.evaluation.importance) ------
 
