@@ -26,25 +26,30 @@ class ExportResult:
 
 def build_metadata(model, run, version, max_batch, step=None):
     signatures = model.signatures()
-    text = {}
-    if run.data_spec.kind == "text":
-        # Text models' token outputs mean nothing without the words (index -> word).
-        text = {"vocabulary": list(run.data_spec.vocabulary), "max_length": run.data_spec.max_length}
+    data = run.data_spec
+    # What a client needs to turn outputs into something a person reads: the
+    # palette of images, the words of text, the rate of audio.
+    if data.kind == "text":
+        kind_fields = {"vocabulary": list(data.vocabulary), "max_length": data.max_length}
+    elif data.kind == "audio":
+        kind_fields = {"sample_rate": data.sample_rate, "encoding": "mu-law"}
+    else:
+        kind_fields = {"image_shape": list(data.image_shape), "palette": data.palette.tolist()}
     return {
         "model": run.model,
         "config": run.config_name,
         "family": model.family,
         "dataset": run.dataset,
-        "image_shape": list(run.data_spec.image_shape),
-        "num_classes": run.data_spec.num_classes,
-        "palette": run.data_spec.palette.tolist(),
+        "kind": data.kind,
+        "example_shape": list(data.example_shape),
+        "num_classes": data.num_classes,
         "max_batch": int(max_batch),
         "version": int(version),
         "step": step,
         "exported_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "default_signature": model.default_signature,
         "signatures": {s.name: s.metadata() for s in signatures},
-        **text,
+        **kind_fields,
     }
 
 

@@ -25,7 +25,7 @@ SPEC = registry.get("pixelrnn").cls.conformance_spec()
 
 def random_images(spec, n, seed=0):
     rng = np.random.default_rng(seed)
-    return tf.constant(rng.integers(0, spec.num_classes, (n, *spec.image_shape)), tf.int32)
+    return tf.constant(rng.integers(0, spec.num_classes, (n, *spec.example_shape)), tf.int32)
 
 
 def test_every_model_package_is_registered():
@@ -113,6 +113,10 @@ def test_get_config_round_trip(name):
                 for p in inspect.signature(cls.__init__).parameters.values()
                 if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
             }
+    # A subclass that sets a base argument itself under its own name (image models
+    # pass their image_shape as the base's example_shape) says so.
+    renamed = getattr(type(model), "renamed_arguments", {})
+    arguments = {renamed.get(a, a) for a in arguments}
     assert arguments and arguments <= set(config), sorted(arguments - set(config))
 
 
@@ -132,7 +136,7 @@ def test_save_and_reload_give_identical_outputs(name, tmp_path):
 
 
 def flat_logits(model, images):
-    return tf.reshape(model(images), [images.shape[0], model.num_pixels, model.num_classes]).numpy()
+    return tf.reshape(model(images), [images.shape[0], model.num_positions, model.num_classes]).numpy()
 
 
 def check_causality(model, spec):
@@ -142,12 +146,12 @@ def check_causality(model, spec):
     channel G of a pixel may depend on its R, and not on its B.
     """
     base = random_images(spec, 2, seed=1).numpy().reshape(2, -1)
-    reference = flat_logits(model, tf.constant(base.reshape(2, *spec.image_shape)))
-    steps = model.num_pixels
+    reference = flat_logits(model, tf.constant(base.reshape(2, *spec.example_shape)))
+    steps = model.num_positions
     for t in range(steps):
         changed = base.copy()
         changed[:, t:] = (changed[:, t:] + 1 + np.arange(steps - t)) % spec.num_classes
-        logits = flat_logits(model, tf.constant(changed.reshape(2, *spec.image_shape)))
+        logits = flat_logits(model, tf.constant(changed.reshape(2, *spec.example_shape)))
         np.testing.assert_allclose(
             logits[:, : t + 1],
             reference[:, : t + 1],
@@ -161,15 +165,28 @@ def check_causality(model, spec):
 
 # Colour: three channels per pixel, so the channel masks (R before G before B) are exercised.
 RGB_SPEC = DataSpec("test-rgb", (3, 4, 3), 6, np.zeros((6, 3), np.uint8))
-COLOURS = pytest.mark.parametrize("colour", [False, True], ids=["grey", "rgb"])
+
+
+def _image_model(name):
+    from tfgen.models.autoregressive import AutoregressiveImageModel
+
+    return issubclass(registry.get(name).cls, AutoregressiveImageModel)
+
+
+def with_colours(names, marks=lambda name: ()):
+    """(name, colour) cases: every model on its own spec, image models also on colour images."""
+    return [
+        pytest.param(n, colour, id=f"{'rgb' if colour else 'grey'}-{n}", marks=marks(n))
+        for n in names
+        for colour in ((False, True) if _image_model(n) else (False,))
+    ]
 
 
 def spec_for(name, colour):
     return RGB_SPEC if colour else registry.get(name).cls.conformance_spec()
 
 
-@pytest.mark.parametrize("name", AUTOREGRESSIVE)
-@COLOURS
+@pytest.mark.parametrize("name, colour", with_colours(AUTOREGRESSIVE))
 def test_causality(name, colour):
     spec = spec_for(name, colour)
     check_causality(tiny(name, spec), spec)
@@ -228,14 +245,13 @@ def test_causality_check_catches_an_unshifted_diagonal_bilstm(monkeypatch):
         check_causality(model, spec)
 
 
-@pytest.mark.parametrize("name", AUTOREGRESSIVE)
-@COLOURS
+@pytest.mark.parametrize("name, colour", with_colours(AUTOREGRESSIVE))
 def test_log_prob_equals_one_pixel_at_a_time(name, colour):
     spec = spec_for(name, colour)
     model = tiny(name, spec)
     images = random_images(spec, 3, seed=2)
     parallel = model.log_prob(images).numpy()
-    _, per_pixel = model._autoregress(images, tf.fill([3], model.num_pixels), model.noise(3, 0), tf.ones([3]))
+    _, per_pixel = model._autoregress(images, tf.fill([3], model.num_positions), model.noise(3, 0), tf.ones([3]))
     np.testing.assert_allclose(per_pixel.numpy().sum(axis=1), parallel, rtol=1e-5)
     # And the parallel number is the softmax cross-entropy of the logits, by hand.
     logits = flat_logits(model, images)
@@ -246,15 +262,15 @@ def test_log_prob_equals_one_pixel_at_a_time(name, colour):
 
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
 def test_sampling_is_deterministic_given_noise(name):
-    model = tiny(name)
+    model, spec = tiny(name), spec_for(name, False)
     sample = tf.function(model.sample)
     a = sample(model.noise(6, 7), tf.ones([6])).numpy()
     b = sample(model.noise(6, 7), tf.ones([6])).numpy()
     c = sample(model.noise(6, 8), tf.ones([6])).numpy()
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    assert a.dtype == np.int32 and a.shape == (6, *SPEC.image_shape)
-    assert a.min() >= 0 and a.max() < SPEC.num_classes
+    assert a.dtype == np.int32 and a.shape == (6, *spec.example_shape)
+    assert a.min() >= 0 and a.max() < spec.num_classes
 
 
 # Models whose `sample` still re-runs the whole network per pixel: their fast-sampler
@@ -263,20 +279,17 @@ NO_CACHED_SAMPLER = {"row_lstm", "diagonal_bilstm"}
 
 
 @pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(strict=True, reason="no cached sampler yet"))
-        if n in NO_CACHED_SAMPLER
-        else n
-        for n in AUTOREGRESSIVE
-    ],
+    "name, colour",
+    with_colours(
+        AUTOREGRESSIVE,
+        lambda n: pytest.mark.xfail(strict=True, reason="no cached sampler yet") if n in NO_CACHED_SAMPLER else (),
+    ),
 )
-@COLOURS
 def test_fast_sampler_equals_naive_sampler(name, colour):
-    from tfgen.models.autoregressive import AutoregressiveImageModel
+    from tfgen.models.autoregressive import AutoregressiveModel
 
     # Without its own `_step_state`, `sample` and `sample_naive` run the same code: nothing would be compared.
-    assert registry.get(name).cls._step_state is not AutoregressiveImageModel._step_state, f"{name} has no fast path"
+    assert registry.get(name).cls._step_state is not AutoregressiveModel._step_state, f"{name} has no fast path"
     model = tiny(name, spec_for(name, colour))
     noise, temps = model.noise(4, 3), tf.fill([4], 0.7)
     np.testing.assert_array_equal(
@@ -287,7 +300,7 @@ def test_fast_sampler_equals_naive_sampler(name, colour):
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
 def test_completion_keeps_known_pixels(name):
     model = tiny(name)
-    images = random_images(SPEC, 4, seed=3)
+    images = random_images(spec_for(name, False), 4, seed=3)
     num_known = tf.constant([0, 3, 6, 12])
     out = tf.function(model.complete)(images, num_known, model.noise(4, 0), tf.ones([4])).numpy()
     flat_in, flat_out = images.numpy().reshape(4, -1), out.reshape(4, -1)

@@ -1,17 +1,9 @@
-"""Errors raised for bad input data, always naming the file and line."""
+"""Errors raised for bad input data, always naming the file and line.
 
-from tfgen.errors import UserError
+`DataError` lives in `tfgen.errors` so that TensorFlow-free code (the WAV
+reader of `tfgen.audio`) can raise it too; it is re-exported here.
+"""
 
+from tfgen.errors import DataError
 
-class DataError(UserError, ValueError):
-    """A data file is missing or malformed.
-
-    The message starts with `path:line:` (or just `path:`) so that editors and
-    terminals can jump to the offending place.
-    """
-
-    def __init__(self, path, message, line=None):
-        self.path = str(path)
-        self.line = line
-        where = f"{self.path}:{line}" if line is not None else self.path
-        super().__init__(f"{where}: {message}")
+__all__ = ["DataError"]

@@ -1,7 +1,8 @@
-"""Base class for autoregressive image models over categorical pixels.
+"""Base classes for autoregressive models over categorical values: images and audio.
 
-A model of p(x) = prod_t p(x_t | x_<t), with t running over pixels in raster
-order (channels last, innermost). Subclasses implement `call(images)` giving
+A model of p(x) = prod_t p(x_t | x_<t), with t running over the positions of
+an example in raster order: the pixels of an image (channels last, innermost)
+or the samples of an audio window. Subclasses implement `call(x)` giving
 logits for every position at once (teacher forcing, used for training and
 exact likelihoods). Sampling and completion share one loop over positions,
 `_autoregress`, with randomness passed in as uniform noise so the result is a
@@ -39,85 +40,85 @@ def sample_categorical(logits, uniform):
     return tf.minimum(index, tf.shape(logits)[-1] - 1)
 
 
-class AutoregressiveImageModel(GenerativeModel):
-    """Shared training, likelihood, sampling and completion for pixel models.
+class AutoregressiveModel(GenerativeModel):
+    """Shared training, likelihood, sampling and completion over categorical positions.
 
     Args:
-        num_classes: values a pixel channel takes (palette size, grey levels).
-        image_shape: (height, width, channels).
+        num_classes: values one position takes (palette size, grey levels,
+            mu-law levels).
+        example_shape: the shape of one example; its positions are modelled
+            in raster order.
 
-    Subclasses implement `call(images) -> logits [B, H, W, C, num_classes]`.
+    Subclasses implement `call(x int [B, *example_shape]) -> logits
+    [B, *example_shape, num_classes]`, and name what they draw: `output_name`
+    (the signatures' output), `unit` (one position, for messages) and
+    `per_position_metric` (the per-position NLL in bits that training and
+    evaluation report).
     """
 
     family = "autoregressive"
     monitors = ("sample_grids",)  # tfgen.training.callbacks: samples from fixed noise every epoch
     monitor = "nll"  # the train_step output that must fall on a fixed batch (conformance test)
+    output_name = "values"
+    unit = "position"
+    per_position_metric = "bits_per_dim"
 
-    def __init__(self, num_classes, image_shape, **kwargs):
+    def __init__(self, num_classes, example_shape, **kwargs):
         super().__init__(**kwargs)
         self.num_classes = int(num_classes)
-        self.image_shape = tuple(int(d) for d in image_shape)
-        self.num_pixels = self.image_shape[0] * self.image_shape[1] * self.image_shape[2]
+        self.example_shape = tuple(int(d) for d in example_shape)
+        self.num_positions = int(np.prod(self.example_shape))
         self.nll_tracker = keras.metrics.Mean(name="nll")
-        self.bpd_tracker = keras.metrics.Mean(name="bits_per_dim")
+        self.bpd_tracker = keras.metrics.Mean(name=self.per_position_metric)
 
     @classmethod
     def from_data_spec(cls, spec, **kwargs):
-        return cls(num_classes=spec.num_classes, image_shape=spec.image_shape, **kwargs)
-
-    # -- conformance tests: a small odd-shaped dataset and batches of it --------
-
-    @classmethod
-    def conformance_spec(cls):
-        from tfgen.data import DataSpec
-
-        # Small, odd shapes catch code that assumes square images or a fixed size.
-        return DataSpec("test", (3, 4, 1), 5, np.zeros((5, 3), np.uint8))
+        return cls(spec.num_classes, spec.example_shape, **kwargs)
 
     @classmethod
     def example_batch(cls, spec, n, seed=0):
         rng = np.random.default_rng(seed)
-        return tf.constant(rng.integers(0, spec.num_classes, (n, *spec.image_shape)), tf.int32)
+        return tf.constant(rng.integers(0, spec.num_classes, (n, *spec.example_shape)), tf.int32)
 
     def get_config(self):
         return {
             **super().get_config(),
             "num_classes": self.num_classes,
-            "image_shape": list(self.image_shape),
+            "example_shape": list(self.example_shape),
         }
 
     def build_for_data(self):
         """Creates the weights (subclasses implement `build`) and traces one call."""
-        self(tf.zeros([1, *self.image_shape], tf.int32))
+        self(tf.zeros([1, *self.example_shape], tf.int32))
 
     # -- likelihood -------------------------------------------------------
 
-    def log_prob(self, images):
-        """Exact log-likelihood in nats of each image: [B]."""
-        return losses.categorical_log_prob(self(images), images)
+    def log_prob(self, x):
+        """Exact log-likelihood in nats of each example: [B]."""
+        return losses.categorical_log_prob(self(x), x)
 
-    def log_prob_sequential(self, images):
-        """`log_prob` computed one pixel at a time through the sampling loop.
+    def log_prob_sequential(self, x):
+        """`log_prob` computed one position at a time through the sampling loop.
 
         Same number (tested); used for serving by models whose parallel pass
         does not convert to TFLite (an RNN's TensorArray with a dynamic
         batch), since the sampling loop is built from builtin ops only.
         """
-        batch = tf.shape(images)[0]
+        batch = tf.shape(x)[0]
         ones = tf.ones([batch], tf.float32)
-        zeros = tf.zeros([batch, *self.image_shape], tf.float32)
-        steps = tf.fill([batch], self.num_pixels)
-        return tf.reduce_sum(self._autoregress(images, steps, zeros, ones)[1], axis=1)
+        zeros = tf.zeros([batch, *self.example_shape], tf.float32)
+        steps = tf.fill([batch], self.num_positions)
+        return tf.reduce_sum(self._autoregress(x, steps, zeros, ones)[1], axis=1)
 
-    def serving_log_prob(self, images):
+    def serving_log_prob(self, x):
         """The log_prob the exported signature computes: the parallel pass by default.
 
         The cross-entropy is written as log_softmax times a one-hot:
         SparseSoftmaxCrossEntropyWithLogits is no TFLite builtin, these are.
         The export tests check it against `log_prob`.
         """
-        logits = tf.cast(self(images), tf.float32)
-        picked = tf.nn.log_softmax(logits) * tf.one_hot(tf.cast(images, tf.int32), self.num_classes)
+        logits = tf.cast(self(x), tf.float32)
+        picked = tf.nn.log_softmax(logits) * tf.one_hot(tf.cast(x, tf.int32), self.num_classes)
         return tf.reduce_sum(tf.reshape(picked, [tf.shape(picked)[0], -1]), axis=1)
 
     @property
@@ -126,68 +127,67 @@ class AutoregressiveImageModel(GenerativeModel):
 
     def _update_metrics(self, nll):
         self.nll_tracker.update_state(nll)
-        self.bpd_tracker.update_state(losses.bits_per_dim(nll, self.num_pixels))
+        self.bpd_tracker.update_state(losses.bits_per_dim(nll, self.num_positions))
         return {m.name: m.result() for m in self.metrics}
 
     def train_step(self, data):
-        images = data
         with tf.GradientTape() as tape:
-            nll = -self.log_prob(images)
-            # Optimise the per-pixel mean so the learning rate does not depend on image size.
-            loss = losses.replica_mean(nll) / self.num_pixels
+            nll = -self.log_prob(data)
+            # Optimise the per-position mean so the learning rate does not depend on the example size.
+            loss = losses.replica_mean(nll) / self.num_positions
             # Identity unless a LossScaleOptimizer (float16) scales it.
             loss = self.optimizer.scale_loss(loss)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         return self._update_metrics(nll)
 
-    def per_example_metrics(self, images):
-        """What evaluation averages: nats per image and bits per dimension."""
-        nll = -self.log_prob(images)
-        return {"nll": nll, "bits_per_dim": losses.bits_per_dim(nll, self.num_pixels)}
+    def per_example_metrics(self, x):
+        """What evaluation averages: nats per example and bits per position."""
+        nll = -self.log_prob(x)
+        return {"nll": nll, self.per_position_metric: losses.bits_per_dim(nll, self.num_positions)}
 
     # -- sampling ---------------------------------------------------------
 
     def _initial_state(self, batch_size):
-        """State carried from pixel to pixel; the base loop carries none."""
+        """State carried from position to position; the base loop carries none."""
         return ()
 
     def _step_state(self, previous, state, canvas, t):
-        """Logits for position t given the pixels before it.
+        """Logits for position t given the values before it.
 
         Args:
-            previous: int32 [B], the pixel at t - 1 (unused by the base loop).
+            previous: int32 [B], the value at t - 1 (unused by the base loop).
             state: what `_initial_state` returned or the last step produced.
-            canvas: int32 [B, T], pixels before t filled in, zeros after.
+            canvas: int32 [B, T], values before t filled in, zeros after.
             t: scalar int32 position.
         Returns:
             (logits [B, K], new state).
         """
-        logits = self(tf.reshape(canvas, [-1, *self.image_shape]))
-        flat = tf.reshape(logits, [-1, self.num_pixels, self.num_classes])
+        logits = self(tf.reshape(canvas, [-1, *self.example_shape]))
+        flat = tf.reshape(logits, [-1, self.num_positions, self.num_classes])
         return tf.gather(flat, t, axis=1), state
 
     def _start_token(self, batch_size):
         return tf.fill([batch_size], self.num_classes)
 
-    def _autoregress(self, images, num_known, noise, temperature, step=None):
+    def _autoregress(self, x, num_known, noise, temperature, step=None):
         """The sampling loop shared by `sample` and `complete`.
 
         Args:
-            images: int [B, H, W, C]; positions t < num_known[b] are kept.
-            num_known: int32 [B], number of leading (raster order) known pixels.
-            noise: float32 [B, H, W, C] uniform in [0, 1), one draw per pixel.
+            x: int [B, *example_shape]; positions t < num_known[b] are kept.
+            num_known: int32 [B], number of leading (raster order) known positions.
+            noise: float32 [B, *example_shape] uniform in [0, 1), one draw per position.
             temperature: float32 [B], > 0; logits are divided by it.
             step: the per-position function; defaults to `_step_state`.
         Returns:
-            (images int32 [B, H, W, C], log_probs float32 [B, T]) where
+            (x int32 [B, *example_shape], log_probs float32 [B, T]) where
             log_probs[b, t] is log p(x_t | x_<t) at that temperature of the
-            pixel actually written.
+            value actually written.
         """
         step = step or self._step_state
-        steps = self.num_pixels
+        steps = self.num_positions
         batch = tf.shape(noise)[0]
-        known = tf.reshape(tf.cast(images, tf.int32), [batch, steps])
+        known = tf.reshape(tf.cast(x, tf.int32), [batch, steps])
         uniform = tf.reshape(tf.cast(noise, tf.float32), [batch, steps])
         num_known = tf.cast(num_known, tf.int32)
         inv_temp = 1.0 / tf.cast(temperature, tf.float32)[:, None]
@@ -221,29 +221,142 @@ class AutoregressiveImageModel(GenerativeModel):
                 tf.zeros([batch, steps], tf.float32),
             ),
         )
-        return tf.reshape(canvas, [batch, *self.image_shape]), log_probs
+        return tf.reshape(canvas, [batch, *self.example_shape]), log_probs
 
-    def complete(self, images, num_known, noise, temperature):
-        """Keeps the first num_known[b] pixels of each image and samples the rest."""
-        return self._autoregress(images, num_known, noise, temperature)[0]
+    def complete(self, x, num_known, noise, temperature):
+        """Keeps the first num_known[b] positions of each example and samples the rest."""
+        return self._autoregress(x, num_known, noise, temperature)[0]
 
     def sample(self, noise, temperature):
-        """Draws images from scratch: noise [B, H, W, C] uniform, temperature [B]."""
+        """Draws examples from scratch: noise [B, *example_shape] uniform, temperature [B]."""
         batch = tf.shape(noise)[0]
-        zeros = tf.zeros([batch, *self.image_shape], tf.int32)
+        zeros = tf.zeros([batch, *self.example_shape], tf.int32)
         return self.complete(zeros, tf.zeros([batch], tf.int32), noise, temperature)
 
     def sample_naive(self, noise, temperature):
-        """`sample` by re-running the whole model for every pixel (a baseline)."""
+        """`sample` by re-running the whole model for every position (a baseline)."""
         batch = tf.shape(noise)[0]
-        zeros = tf.zeros([batch, *self.image_shape], tf.int32)
+        zeros = tf.zeros([batch, *self.example_shape], tf.int32)
         return self._autoregress(
             zeros,
             tf.zeros([batch], tf.int32),
             noise,
             temperature,
-            step=AutoregressiveImageModel._step_state.__get__(self),
+            step=self._naive_step,
         )[0]
+
+    def _naive_step(self, previous, state, canvas, t):
+        """The baseline's step: the whole model re-run on the canvas (subclasses may crop what it reads)."""
+        return AutoregressiveModel._step_state(self, previous, state, canvas, t)
+
+    # -- serving ----------------------------------------------------------
+
+    default_signature = "sample"
+
+    def signatures(self):
+        """sample, complete and log_prob, as the export layer builds them."""
+        shape, unit, out = self.example_shape, self.unit, self.output_name
+        k, steps = self.num_classes, self.num_positions
+        noise = TensorInput(
+            "noise",
+            shape,
+            "float32",
+            0.0,
+            1.0,
+            high_open=True,
+            doc=f"uniform noise, one value per {unit} (inverse-CDF sampling)",
+        )
+        temperature = TensorInput(
+            "temperature",
+            (),
+            "float32",
+            0.0,
+            None,
+            low_open=True,
+            doc="softmax temperature; 1 samples the model, lower is more conservative",
+        )
+        values = TensorInput(out, shape, "int32", 0, k - 1, doc=f"{unit} values in 0..{k - 1}")
+        num_known = TensorInput(
+            "num_known",
+            (),
+            "int32",
+            0,
+            steps,
+            doc=f"leading {unit}s (raster order) to keep, 0..{steps}",
+        )
+        out_doc = f"int32 [B, {', '.join(map(str, shape))}] {unit} values"
+        return [
+            Signature(
+                "sample",
+                (noise, temperature),
+                {out: out_doc},
+                lambda n, t: {out: self.sample(n, t)},
+                exact_outputs=(out,),
+                doc=f"draw new {out}",
+            ),
+            Signature(
+                "complete",
+                (values, num_known, noise, temperature),
+                {out: out_doc},
+                lambda x, k_, n, t: {out: self.complete(x, k_, n, t)},
+                exact_outputs=(out,),
+                doc=f"keep the first num_known {unit}s, sample the rest",
+            ),
+            Signature(
+                "log_prob",
+                (values,),
+                {"log_prob": "float32 [B] log-likelihood in nats per example"},
+                lambda x: {"log_prob": self.serving_log_prob(x)},
+                doc="exact log-likelihood",
+                reference=lambda x: {"log_prob": self.log_prob(x)},
+            ),
+        ]
+
+    def noise(self, num, seed):
+        """Uniform noise for `sample`/`complete`, reproducible from an int seed."""
+        return tf.random.stateless_uniform([num, *self.example_shape], seed=[seed, 0])
+
+
+class AutoregressiveImageModel(AutoregressiveModel):
+    """An autoregressive model of images: pixels in raster order, channels innermost.
+
+    Args:
+        num_classes: values a pixel channel takes (palette size, grey levels).
+        image_shape: (height, width, channels).
+
+    Subclasses implement `call(images) -> logits [B, H, W, C, num_classes]`.
+    """
+
+    output_name = "images"
+    unit = "pixel"
+    renamed_arguments = {"example_shape": "image_shape"}  # the base's argument, under its image name
+
+    def __init__(self, num_classes, image_shape, **kwargs):
+        super().__init__(num_classes, image_shape, **kwargs)
+
+    @property
+    def image_shape(self):
+        return self.example_shape
+
+    @property
+    def num_pixels(self):
+        return self.num_positions
+
+    @classmethod
+    def from_data_spec(cls, spec, **kwargs):
+        return cls(num_classes=spec.num_classes, image_shape=spec.image_shape, **kwargs)
+
+    @classmethod
+    def conformance_spec(cls):
+        from tfgen.data import DataSpec
+
+        # Small, odd shapes catch code that assumes square images or a fixed size.
+        return DataSpec("test", (3, 4, 1), 5, np.zeros((5, 3), np.uint8))
+
+    def get_config(self):
+        config = super().get_config()
+        config["image_shape"] = config.pop("example_shape")
+        return config
 
     def previews(self, examples, palette, num_samples=16, seed=0):
         """Pictures written by training: samples and a completion sheet.
@@ -260,7 +373,7 @@ class AutoregressiveImageModel(GenerativeModel):
         n = len(examples)
         rows = []
         for fraction in (0.5, 0.25):
-            known = int(self.num_pixels * fraction)
+            known = int(self.num_positions * fraction)
             completed = complete(
                 tf.constant(examples, tf.int32),
                 tf.fill([n], known),
@@ -278,69 +391,6 @@ class AutoregressiveImageModel(GenerativeModel):
             "completions": visualize.completion_sheet(examples, rows, palette),
         }
 
-    # -- serving ----------------------------------------------------------
-
-    default_signature = "sample"
-
-    def signatures(self):
-        """sample, complete and log_prob, as the export layer builds them."""
-        shape = self.image_shape
-        k, steps = self.num_classes, self.num_pixels
-        noise = TensorInput(
-            "noise",
-            shape,
-            "float32",
-            0.0,
-            1.0,
-            high_open=True,
-            doc="uniform noise, one value per pixel channel (inverse-CDF sampling)",
-        )
-        temperature = TensorInput(
-            "temperature",
-            (),
-            "float32",
-            0.0,
-            None,
-            low_open=True,
-            doc="softmax temperature; 1 samples the model, lower is more conservative",
-        )
-        images = TensorInput("images", shape, "int32", 0, k - 1, doc=f"pixel values in 0..{k - 1}")
-        num_known = TensorInput(
-            "num_known",
-            (),
-            "int32",
-            0,
-            steps,
-            doc=f"leading pixels (raster order, channels innermost) to keep, 0..{steps}",
-        )
-        out_images = f"int32 [B, {', '.join(map(str, shape))}] pixel values"
-        return [
-            Signature(
-                "sample",
-                (noise, temperature),
-                {"images": out_images},
-                lambda n, t: {"images": self.sample(n, t)},
-                exact_outputs=("images",),
-                doc="draw new images",
-            ),
-            Signature(
-                "complete",
-                (images, num_known, noise, temperature),
-                {"images": out_images},
-                lambda x, k_, n, t: {"images": self.complete(x, k_, n, t)},
-                exact_outputs=("images",),
-                doc="keep the first num_known pixels, sample the rest",
-            ),
-            Signature(
-                "log_prob",
-                (images,),
-                {"log_prob": "float32 [B] log-likelihood in nats per image"},
-                lambda x: {"log_prob": self.serving_log_prob(x)},
-                doc="exact log-likelihood",
-                reference=lambda x: {"log_prob": self.log_prob(x)},
-            ),
-        ]
-
     def probe_pictures(self, palette):
         """Samples from fixed noise (seed 1234) at temperature 1, for `SampleGrids`."""
         from tfgen import visualize
@@ -351,7 +401,3 @@ class AutoregressiveImageModel(GenerativeModel):
     def generate_images(self, num, seed):
         """int32 palette indices [num, H, W, C] sampled at temperature 1, reproducible from an int seed."""
         return self.cached_function(self.sample)(self.noise(num, seed), tf.ones([num])).numpy()
-
-    def noise(self, num, seed):
-        """Uniform noise for `sample`/`complete`, reproducible from an int seed."""
-        return tf.random.stateless_uniform([num, *self.image_shape], seed=[seed, 0])
