@@ -31,6 +31,11 @@ def ptb_dir():
 
 
 @pytest.fixture(scope="session")
+def speech_dir():
+    return require_shared("speech")
+
+
+@pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
     """A tiny PixelRNN trained 4 steps on digits by the CLI, exported (version 1)."""
     workdir = tmp_path_factory.mktemp("run") / "pixelrnn"

@@ -45,11 +45,23 @@ def require_shared(subpath):
     """Path under the shared data folder; skips (fails under CI=true) if absent."""
     path = shared_data_root() / subpath
     if not path.exists():
-        message = f"shared data {path} is absent (set TFGEN_DATA to the folder holding pokemon/, tfds/, ptb/)"
+        message = f"shared data {path} is absent (set TFGEN_DATA to the folder holding pokemon/, tfds/, ptb/, speech/)"
         if IN_CI:
             pytest.fail(message + "; under CI it must be there")
         pytest.skip(message)
     return path
+
+
+# Default datasets that live in the shared data folder; every other model trains on the embedded digits in tests.
+SHARED_DATASETS = {"ptb": "ptb", "speech": "speech"}
+
+
+def tiny_training_data(name):
+    """Dataset options for a tiny training run of `name`: digits, or its own data when digits will not do."""
+    dataset = registry.get(name).default_dataset
+    if dataset in SHARED_DATASETS:
+        return dict(dataset=dataset, data_dir=str(require_shared(SHARED_DATASETS[dataset])))
+    return dict(dataset="digits")
 
 
 def run_tool(tool, *args, timeout=600, check=True):

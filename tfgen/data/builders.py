@@ -8,16 +8,23 @@
 * `PTBSentences` reads a Penn Treebank text file (one sentence a line) from a
   manual directory; the vocabulary, built from the training split only, is
   stored as dataset metadata.
+* `SpeechClips` reads every 16-bit mono PCM WAV file under a manual directory
+  (recursively, sorted by relative path), e.g. the recorded telephony prompts
+  in ../shared/data/speech (CC-BY-SA-3.0, see its COPYRIGHT).
 
 All split deterministically by position: every tenth example
 (index % 10 == 9) goes to `validation`, so the split is stable for files of
 any length and an appended line never moves an earlier one between splits.
 """
 
+from pathlib import Path
+
 import numpy as np
 import tensorflow_datasets as tfds
 
+from tfgen import audio
 from tfgen.data import palette_files, text_files
+from tfgen.data.errors import DataError
 
 VALIDATION_EVERY = 10
 
@@ -144,3 +151,56 @@ class PTBSentences(tfds.core.GeneratorBasedBuilder):
         for index, (lineno, sentence) in enumerate(examples):
             if split_of(index) == split:
                 yield lineno, {"sentence": sentence, "line": lineno}
+
+
+class SpeechConfig(tfds.core.BuilderConfig):
+    def __init__(self, *, sample_rate, **kwargs):
+        super().__init__(name=f"{sample_rate // 1000}khz", **kwargs)
+        self.sample_rate = sample_rate
+
+
+def wav_files(root):
+    """The WAV files under root, recursively, sorted by path relative to root (the split order)."""
+    root = Path(str(root))  # TFDS hands over an epath, whose rglob refuses "**"
+    files = (p for p in root.rglob("*") if p.suffix.lower() == ".wav" and p.is_file())
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+class SpeechClips(tfds.core.GeneratorBasedBuilder):
+    """Every WAV file under a folder as one clip of 16-bit samples; the folder's rate picks the config."""
+
+    VERSION = tfds.core.Version("1.0.0")
+    BUILDER_CONFIGS = [
+        SpeechConfig(sample_rate=8000, description="8 kHz (telephony)"),
+        SpeechConfig(sample_rate=16000, description="16 kHz (wideband)"),
+    ]
+    MANUAL_DOWNLOAD_INSTRUCTIONS = (
+        "Place 16-bit mono PCM WAV files (any folder depth) in the manual dir, e.g. ../shared/data/speech."
+    )
+
+    def _info(self):
+        return self.dataset_info_from_configs(
+            features=tfds.features.FeaturesDict(
+                {
+                    "audio": tfds.features.Audio(
+                        shape=(None,), dtype=np.int16, sample_rate=self.builder_config.sample_rate
+                    ),
+                    "path": tfds.features.Text(doc="path relative to the manual dir"),
+                }
+            ),
+            metadata=tfds.core.MetadataDict(),
+        )
+
+    def _split_generators(self, dl_manager):
+        root = Path(str(dl_manager.manual_dir))
+        files = wav_files(root)
+        if not files:
+            raise DataError(root, "no .wav files here (searched recursively)")
+        return {split: self._generate_examples(root, files, split) for split in _nonempty_splits(len(files))}
+
+    def _generate_examples(self, root, files, split):
+        for index, path in enumerate(files):
+            if split_of(index) == split:
+                samples, _ = audio.read_wav(path, self.builder_config.sample_rate)
+                relative = path.relative_to(root).as_posix()
+                yield relative, {"audio": samples, "path": relative}

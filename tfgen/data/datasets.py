@@ -11,6 +11,7 @@ those files, so editing a source file can never serve stale examples.
 
 import dataclasses
 import fcntl
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -19,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
+from tfgen import audio
 from tfgen.data import builders, palette_files
 from tfgen.data.errors import DataError
 from tfgen.errors import UnknownNameError
@@ -30,60 +32,77 @@ DEFAULT_DATASET = "digits"
 
 @dataclasses.dataclass(frozen=True)
 class DataSpec:
-    """What a dataset's images are.
+    """What a dataset's examples are.
 
     Attributes:
         name: catalogue name.
-        image_shape: (height, width, channels); () for text.
-        num_classes: number of values a pixel channel takes (palette size,
-            grey levels, 2 for binary images); the vocabulary size for text.
+        example_shape: the shape of one example: (height, width, channels)
+            for images, (samples,) for audio windows, () for text.
+        num_classes: number of values one position takes (palette size, grey
+            levels, 2 for binary images, mu-law levels for audio); the
+            vocabulary size for text.
         palette: uint8 [num_classes, 3], the RGB colour of each value, used to
-            render images for people (empty for text).
+            render images for people (empty for text and audio).
         num_examples: examples per split.
-        kind: "image" (uint8 index images) or "text" (sentences as strings).
+        kind: "image" (uint8 index images), "audio" (uint8 mu-law windows of
+            a fixed length) or "text" (sentences as strings).
         vocabulary: for text, the tokens by index, built from the training
             split only: "" (padding) and "<unk>" (every other word) first,
             the layout of keras.layers.TextVectorization.
         max_length: for text, tokens per sentence after padding/truncation.
+        sample_rate: for audio, samples per second.
     """
 
     name: str
-    image_shape: tuple
+    example_shape: tuple
     num_classes: int
     palette: np.ndarray = dataclasses.field(repr=False)
     num_examples: dict = dataclasses.field(default_factory=dict)
     kind: str = "image"
     vocabulary: tuple = dataclasses.field(default=(), repr=False)
     max_length: int = 0
+    sample_rate: int = 0
+
+    @property
+    def image_shape(self):
+        """(height, width, channels): the example shape of an image dataset."""
+        return self.example_shape
+
+    @property
+    def num_positions(self):
+        """Values per example (pixels times channels, audio samples)."""
+        return int(np.prod(self.example_shape, dtype=np.int64)) if self.example_shape else 0
 
     @property
     def num_pixels(self):
-        h, w, c = self.image_shape
-        return h * w * c
+        return self.num_positions
 
     def to_json(self):
         return {
             "name": self.name,
-            "image_shape": list(self.image_shape),
+            "example_shape": list(self.example_shape),
             "num_classes": self.num_classes,
             "palette": self.palette.tolist(),
             "num_examples": dict(self.num_examples),
             "kind": self.kind,
             "vocabulary": list(self.vocabulary),
             "max_length": self.max_length,
+            "sample_rate": self.sample_rate,
         }
 
     @classmethod
     def from_json(cls, d):
         return cls(
             name=d["name"],
-            image_shape=tuple(d["image_shape"]),
+            # Workdirs written before audio existed call it image_shape.
+            example_shape=tuple(d["example_shape"] if "example_shape" in d else d["image_shape"]),
             num_classes=int(d["num_classes"]),
             palette=np.asarray(d["palette"], dtype=np.uint8).reshape(-1, 3),
             num_examples=dict(d.get("num_examples", {})),
             kind=d.get("kind", "image"),
             vocabulary=tuple(d.get("vocabulary", ())),
             max_length=int(d.get("max_length", 0)),
+            sample_rate=int(d.get("sample_rate", 0)),
         )
 
 
@@ -127,9 +146,11 @@ def _prepare(builder_cls, prepared_dir, manual_dir=None, config=None):
     return builder
 
 
-def _fingerprint(*paths):
+def _fingerprint(*paths, root=None):
     h = hashlib.sha256()
     for p in paths:
+        if root is not None:  # a renamed or moved file changes the split, so its name counts too
+            h.update(Path(p).relative_to(root).as_posix().encode() + b"\0")
         h.update(Path(p).read_bytes())
     return h.hexdigest()[:16]
 
@@ -224,11 +245,96 @@ def _load_ptb(split, data_dir):
     return ds, spec
 
 
+MU_LAW_CLASSES = 256
+WINDOW_SECONDS = 1  # audio examples are windows of this length
+
+
+def _speech_source(data_dir):
+    """(builder, sample rate, folder) of a folder of WAV files, prepared into the cache."""
+    data_dir = Path(data_dir) if data_dir else shared_data_dir("speech")
+    if data_dir is None:
+        raise DataError(
+            "speech", "no data_dir given (pass --data_dir=DIR holding .wav files, any depth, or set TFGEN_DATA)"
+        )
+    if not data_dir.is_dir():
+        raise DataError(data_dir, "folder not found")
+    files = builders.wav_files(data_dir)
+    if not files:
+        raise DataError(data_dir, "no .wav files here (searched recursively)")
+    # The first file picks the rate among the builder's configs; the builder
+    # then names any file whose rate differs.
+    _, rate = audio.read_wav(files[0])
+    rates = [c.sample_rate for c in builders.SpeechClips.BUILDER_CONFIGS]
+    if rate not in rates:
+        raise DataError(files[0], f"sample rate {rate} Hz; tfgen reads {' or '.join(map(str, rates))} Hz audio")
+    prepared = cache_dir() / "tfds" / f"speech-{_fingerprint(*files, root=data_dir)}"
+    builder = _prepare(builders.SpeechClips, prepared, manual_dir=str(data_dir), config=f"{rate // 1000}khz")
+    return builder, rate, data_dir
+
+
+def _speech_stream(builder, split):
+    return _prepared_stream(builder.data_dir, builder.builder_config.name, split)
+
+
+@functools.lru_cache(maxsize=8)
+def _prepared_stream(prepared_dir, config, split):
+    """One split's clips end to end, in file order, as mu-law classes uint8 [N]."""
+    builder = builders.SpeechClips(data_dir=str(Path(prepared_dir).parent.parent.parent), config=config)
+    ds = builder.as_dataset(split=_tfds_split(builder, split), shuffle_files=False)
+    clips = sorted(((ex["path"], ex["audio"]) for ex in tfds.as_numpy(ds)), key=lambda pc: pc[0])
+    pcm = np.concatenate([c for _, c in clips])
+    return audio.mu_law_encode(audio.to_float(pcm), MU_LAW_CLASSES).astype(np.uint8)
+
+
+def _windows(stream, length, offset):
+    starts = audio.window_starts(len(stream), length, offset)
+    return stream[starts[:, None] + np.arange(length)]
+
+
+def _load_speech(split, data_dir, offset=0):
+    builder, rate, _ = _speech_source(data_dir)
+    window = WINDOW_SECONDS * rate
+    _tfds_split(builder, split)  # an unknown split fails by name before anything is read
+    counts = {s: audio.num_windows(len(_speech_stream(builder, s)), window) for s in builder.info.splits}
+    windows = _windows(_speech_stream(builder, split), window, offset)
+    spec = DataSpec(
+        "speech",
+        (window,),
+        MU_LAW_CLASSES,
+        np.zeros((0, 3), np.uint8),
+        counts,
+        kind="audio",
+        sample_rate=rate,
+    )
+    return tf.data.Dataset.from_tensor_slices(windows), spec
+
+
+def _speech_view(data_dir, seed, epoch):
+    window = WINDOW_SECONDS * _speech_source(data_dir)[1]
+    return _load_speech("train", data_dir, int(np.random.default_rng([seed, epoch]).integers(window)))[0]
+
+
+# Datasets whose training examples differ from epoch to epoch (see `training_view`).
+_VIEWS = {"speech": _speech_view}
+
+
+def training_view(name, data_dir, seed, epoch):
+    """The training split as epoch `epoch` of a run seeded `seed` sees it, or None for "as loaded".
+
+    Audio windows are cut from each split's stream at a fresh offset every
+    epoch (the number of windows stays the same), so a model does not learn
+    where windows start; images and text are the same every epoch.
+    """
+    view = _VIEWS.get(name)
+    return view(data_dir, seed, epoch) if view else None
+
+
 _LOADERS = {
     "digits": _load_digits,
     "pokemon": _load_pokemon,
     "binarized_mnist": _load_binarized_mnist,
     "ptb": _load_ptb,
+    "speech": _load_speech,
 }
 
 

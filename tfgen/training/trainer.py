@@ -217,6 +217,7 @@ class _Training:
         self.total_steps = options.steps or cfg.epochs * self.steps_per_epoch
         self.eval_batch = max(self.global_batch, 64)
         self.last = {}
+        self.last_validation = (None, None, None)  # (step, metrics, count) of the newest validation
 
     def step_count(self):
         return int(self.step.numpy())
@@ -296,9 +297,13 @@ class _Training:
         epoch, skip = divmod(self.step_count(), self.steps_per_epoch)
         steps_this_epoch = min(self.steps_per_epoch, self.total_steps - epoch * self.steps_per_epoch) - skip
 
+        # Audio is cut into windows at a new offset every epoch; other data is the same every epoch.
+        view = tfdata.training_view(options.dataset, options.data_dir, options.seed, epoch)
+        examples = self.train_images if view is None else view
+
         def dataset_fn(ctx):
             return pipeline.train_batches(
-                self.train_images,
+                examples,
                 self.global_batch,
                 seed=options.seed,
                 epoch=epoch,
@@ -363,7 +368,8 @@ class _Training:
 
     def validate(self, epoch, now):
         """Validation metrics at an epoch end, the callbacks' epoch end, and a checkpoint."""
-        val, _ = evaluate_batches(self.model, self.val_images, self.eval_batch, self.eval_fn)
+        val, count = evaluate_batches(self.model, self.val_images, self.eval_batch, self.eval_fn)
+        self.last_validation = (now, val, count)
         self.log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
         self.callbacks.on_epoch_end(epoch, {**self.last, **{f"val_{k}": v for k, v in val.items()}, "step": now})
         with self.val_writer.as_default(step=now):
@@ -376,8 +382,11 @@ class _Training:
         """Final validation, the summary, and (chief) previews, export and summary.json."""
         options, model = self.options, self.model
         self.callbacks.on_train_end(self.last)
-        final_val, num_val = evaluate_batches(model, self.val_images, self.eval_batch, self.eval_fn)
         steps = self.step_count()
+        if self.last_validation[0] == steps:  # the last epoch ended here and was just validated
+            final_val, num_val = self.last_validation[1:]
+        else:
+            final_val, num_val = evaluate_batches(model, self.val_images, self.eval_batch, self.eval_fn)
         summary = {
             "model": self.spec.name,
             "config": options.config,
@@ -420,8 +429,8 @@ def _worker_lost(error, options, step, checkpoints):
 
 
 def _write_previews(model, val_images, data_spec, options, writer, step):
-    """Writes the model's preview pictures (PNG) and texts (TXT), and logs them to TensorBoard."""
-    from tfgen import visualize
+    """Writes the model's previews: pictures (PNG), texts (TXT) and sounds (WAV), also to TensorBoard."""
+    from tfgen import audio, visualize
 
     examples = next(iter(val_images.batch(8))).numpy()
     pictures = model.previews(examples, data_spec.palette, num_samples=options.num_previews, seed=options.seed)
@@ -430,6 +439,10 @@ def _write_previews(model, val_images, data_spec, options, writer, step):
             if isinstance(content, str):
                 (Path(options.workdir) / f"{name}.txt").write_text(content)
                 tf.summary.text(name, content, step=step)
+            elif isinstance(content, audio.Clip):
+                content.write(Path(options.workdir) / "sounds" / f"{name}.wav")
+                clip = tf.constant(np.asarray(content.samples, np.float32)[None, :, None])
+                tf.summary.audio(name, clip, content.sample_rate, step=step)
             else:
                 visualize.save_png(Path(options.workdir) / f"{name}.png", content)
                 tf.summary.image(name, content[None], step=step)
