@@ -23,7 +23,7 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, STOCHASTIC_TRAINING, require_shared
+from tests.helpers import REPO, STOCHASTIC_TRAINING, tiny_training_data
 from tfgen import registry
 
 DRIVER = """
@@ -61,8 +61,8 @@ HALVES = [registry.names()[0::2], registry.names()[1::2]]
 def test_every_registered_model_trains_under_mirrored(names, tmp_path):
     runs = []
     for name in names:
-        text = registry.get(name).family == "latent_text"
-        dataset, data_dir = ("ptb", str(require_shared("ptb"))) if text else ("digits", None)
+        data = tiny_training_data(name)
+        dataset, data_dir = data["dataset"], data.get("data_dir")
         runs.append([name, dataset, data_dir, str(tmp_path / name), name not in STOCHASTIC_TRAINING])
     proc = subprocess.run(
         [sys.executable, "-c", DRIVER, json.dumps(runs)], capture_output=True, text=True, timeout=900, cwd=REPO

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import require_shared
+from tests.helpers import tiny_training_data
 from tfgen import registry
 from tfgen.errors import CorruptFileError, WorkdirBusyError
 from tfgen.training import trainer
@@ -36,8 +36,7 @@ class InterruptAt(keras.callbacks.Callback):
 
 
 def options(name, workdir, **changes):
-    text = registry.get(name).family == "latent_text"
-    data = dict(dataset="ptb", data_dir=str(require_shared("ptb"))) if text else dict(dataset="digits")
+    data = tiny_training_data(name)
     base = dict(
         model=name,
         config="tiny",
@@ -98,9 +97,8 @@ def test_run_identity_survives_the_round_trip_through_run_json(name, tmp_path):
 def registry_data_spec(spec):
     from tfgen import data as tfdata
 
-    if spec.family == "latent_text":
-        return tfdata.load("ptb", "validation", str(require_shared("ptb")))[1]
-    return tfdata.load("digits", "validation")[1]
+    data = tiny_training_data(spec.name)
+    return tfdata.load(data["dataset"], "validation", data.get("data_dir"))[1]
 
 
 @pytest.fixture(scope="module")

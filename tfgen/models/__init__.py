@@ -13,4 +13,5 @@ from tfgen.models import (  # noqa: F401
     pixelrnn_paper,
     sentence_vae,
     vae,
+    wavenet,
 )
