@@ -9,7 +9,7 @@ from tfgen import data as tfdata
 from tfgen import visualize
 from tfgen.errors import InvalidArgumentError
 from tfgen.models import latent_pictures
-from tfgen.models.autoregressive import AutoregressiveImageModel
+from tfgen.models.autoregressive import AutoregressiveModel
 from tfgen.models.latent import LatentImageModel
 from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.training import workdir as wd
@@ -43,7 +43,7 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
     check_request(num, temperature, cover)
     model, run, _ = wd.load_model(workdir)
     palette = run.data_spec.palette
-    if not isinstance(model, AutoregressiveImageModel):
+    if not isinstance(model, AutoregressiveModel):
         # No categorical sampler (GANs, energy models): draw through the image hook.
         if cover is not None or temperature != 1.0:
             raise InvalidArgumentError(
@@ -56,19 +56,28 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
         return images
     noise = model.noise(num, seed)
     temps = tf.fill([num], float(temperature))
+    spec = run.data_spec
     if cover is None:
-        images = tf.function(model.sample)(noise, temps).numpy()
-        visualize.save_png(out, visualize.grid(visualize.render(images, palette)))
-        return images
+        drawn = tf.function(model.sample)(noise, temps).numpy()
+        if spec.kind == "audio":
+            visualize.write_clips(out, drawn, spec.num_classes, spec.sample_rate)
+        else:
+            visualize.save_png(out, visualize.grid(visualize.render(drawn, palette)))
+        return drawn
     source, _ = tfdata.load(run.dataset, split, data_dir or run.data_dir)
     originals = np.stack(list(source.take(num).as_numpy_iterator()))
     n = len(originals)
-    known = int(round(model.num_pixels * (1 - cover)))
-    images = tf.function(model.complete)(
+    known = int(round(model.num_positions * (1 - cover)))
+    completed = tf.function(model.complete)(
         tf.constant(originals, tf.int32), tf.fill([n], known), noise[:n], temps[:n]
     ).numpy()
-    visualize.save_png(out, visualize.completion_sheet(originals, [(known, images)], palette))
-    return images
+    if spec.kind == "audio":
+        # Each original above its completion; the line marks where the known part ends.
+        pairs = np.stack([x for pair in zip(originals, completed) for x in pair])
+        visualize.write_clips(out, pairs, spec.num_classes, spec.sample_rate, mark=known)
+    else:
+        visualize.save_png(out, visualize.completion_sheet(originals, [(known, completed)], palette))
+    return completed
 
 
 def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=None):
@@ -86,11 +95,10 @@ def sample_export(version_dir, out, num=16, seed=0, temperature=1.0, signature=N
     inputs = md.generating_request(meta, signature, num, seed, temperature)
     session = ServingSession(version_dir)
     try:
-        images = session.run(signature, inputs)["images"]
+        outputs = session.run(signature, inputs)
     finally:
         session.close()
-    visualize.save_png(out, visualize.grid(visualize.render_export(images, meta)))
-    return images
+    return visualize.write_generated(out, outputs, meta)
 
 
 def _write_latent_pictures(model, run, out_dir, split="validation", data_dir=None, num_pairs=8, seed=0, limit=None):

@@ -96,3 +96,31 @@ def save_png(path, rgb):
     Image.fromarray(np.asarray(rgb, dtype=np.uint8)).save(tmp, format="PNG")
     tmp.replace(path)  # never leave a half-written PNG behind
     return path
+
+
+def write_generated(out, outputs, metadata):
+    """Writes a generating signature's outputs (export metadata beside them) to `out`.
+
+    Images become a PNG grid; audio (mu-law classes) becomes one WAV per clip
+    beside `out` and their spectrograms in `out`. Returns the generated array.
+    """
+    if "audio" in outputs:
+        write_clips(out, outputs["audio"], metadata["num_classes"], metadata["sample_rate"])
+        return outputs["audio"]
+    save_png(out, grid(render_export(outputs["images"], metadata)))
+    return outputs["images"]
+
+
+def write_clips(out, classes, num_classes, sample_rate, mark=None):
+    """Writes mu-law class sequences [N, T] as WAVs `<out stem>-<i>.wav` and their spectrograms as `out` (PNG).
+
+    mark: a sample index drawn as a line on every spectrogram (where a
+    completion's known part ends). Returns the paths written, the PNG last.
+    """
+    from tfgen import audio
+
+    out = Path(out)
+    clips = [audio.mu_law_decode(c, num_classes) for c in np.asarray(classes)]
+    paths = [audio.write_wav(out.with_name(f"{out.stem}-{i}.wav"), c, sample_rate) for i, c in enumerate(clips)]
+    paths.append(save_png(out, audio.spectrogram_sheet(clips, mark=mark)))
+    return paths

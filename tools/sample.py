@@ -1,7 +1,8 @@
-"""Draw samples or completions from a trained workdir into a PNG.
+"""Draw samples or completions from a trained workdir into a PNG (and WAVs for audio models).
 
 python tools/sample.py --workdir=runs/pixelrnn-default-digits --num=16 --out=samples.png
 python tools/sample.py --workdir=... --cover=0.75 --out=completions.png
+python tools/sample.py --workdir=runs/wavenet --num=4 --out=speech.png   # speech-0.wav ... and spectrograms
 """
 
 from absl import app, flags
@@ -26,8 +27,8 @@ def main(argv):
     if bool(FLAGS.workdir) == bool(FLAGS.export_dir):
         raise app.UsageError("give exactly one of --workdir and --export_dir")
     if FLAGS.export_dir:
-        images = sampling.sample_export(FLAGS.export_dir, FLAGS.out, FLAGS.num, FLAGS.seed, FLAGS.temperature)
-        print(f"wrote {len(images)} images to {FLAGS.out}")
+        drawn = sampling.sample_export(FLAGS.export_dir, FLAGS.out, FLAGS.num, FLAGS.seed, FLAGS.temperature)
+        print(_wrote(drawn))
         return
     images = sampling.sample_workdir(
         FLAGS.workdir,
@@ -39,7 +40,13 @@ def main(argv):
         FLAGS.split,
         FLAGS.data_dir,
     )
-    print(f"wrote {len(images)} images to {FLAGS.out}")
+    print(_wrote(images))
+
+
+def _wrote(drawn):
+    if drawn.ndim == 2:  # audio: [N, samples]
+        return f"wrote {len(drawn)} clips ({FLAGS.out} spectrograms, WAV files beside it)"
+    return f"wrote {len(drawn)} images to {FLAGS.out}"
 
 
 def run():

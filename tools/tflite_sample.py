@@ -2,6 +2,9 @@
 
     python tools/tflite_sample.py --model=export/tflite/pixelrnn/1/float32.tflite --num=16 --seed=0 --out=s.png
 
+An audio model writes one WAV per clip beside --out (s-0.wav, ...) and their
+spectrograms in --out.
+
 This is the on-device path: it must not import TensorFlow (tested). With the
 same --num and --seed it writes the same images as
 `tools/sample.py --export_dir=<SavedModel version dir>`.
@@ -26,9 +29,9 @@ def main(argv=None):
     if args.signature is None and signature not in model.signature_names:
         signature = next(s for s in ("sample", "generate") if s in model.signature_names)
     inputs = generating_request(model.metadata, signature, args.num, args.seed, args.temperature)
-    images = model.run(signature, **inputs)["images"]
-    visualize.save_png(args.out, visualize.grid(visualize.render_export(images, model.metadata)))
-    print(f"wrote {len(images)} images to {args.out}")
+    drawn = visualize.write_generated(args.out, model.run(signature, **inputs), model.metadata)
+    what = "clips (WAV files beside it) and their spectrograms" if drawn.ndim == 2 else "images"
+    print(f"wrote {len(drawn)} {what} to {args.out}")
 
 
 def run():

@@ -14,10 +14,14 @@ def check_compatible(trained, other):
         raise InvalidArgumentError(
             f"model was trained on {trained.name} ({trained.kind}); {other.name} is not compatible"
         )
-    if tuple(trained.image_shape) != tuple(other.image_shape) or trained.num_classes != other.num_classes:
+    if tuple(trained.example_shape) != tuple(other.example_shape) or trained.num_classes != other.num_classes:
         raise InvalidArgumentError(
-            f"model was trained on {trained.name} {trained.image_shape} with {trained.num_classes} values "
-            f"per pixel; {other.name} has {other.image_shape} with {other.num_classes}"
+            f"model was trained on {trained.name} {trained.example_shape} with {trained.num_classes} values "
+            f"per position; {other.name} has {other.example_shape} with {other.num_classes}"
+        )
+    if trained.sample_rate != other.sample_rate:
+        raise InvalidArgumentError(
+            f"model was trained on {trained.sample_rate} Hz audio; {other.name} is {other.sample_rate} Hz"
         )
     if not np.array_equal(trained.palette, other.palette):
         # Same indices with other colours would be scored, but meaninglessly.
@@ -28,8 +32,10 @@ def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", b
     """Log-likelihood of a split under a workdir's latest checkpoint.
 
     Returns a dict with the means of the model's per-example metrics (for
-    likelihood models nll_nats_per_image and bits_per_dim), num_examples,
-    dataset, split and step.
+    likelihood models of images nll_nats_per_image and bits_per_dim; of
+    audio bits_per_sample, nats_per_second and the unigram and bigram
+    baselines' bits per sample on the same windows), num_examples, dataset,
+    split and step.
     """
     model, run, step = wd.load_model(workdir)
     dataset = dataset or run.dataset
@@ -47,6 +53,17 @@ def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", b
         "num_examples": count,
         **means,
     }
-    if "nll" in means:  # exact (autoregressive) or bound (VAE) negative log-likelihood
+    if "nll" in means and spec.kind == "image":  # exact (autoregressive) or bound (VAE) negative log-likelihood
         result["nll_nats_per_image"] = means["nll"]
+    if spec.kind == "audio":
+        result["baselines_bits_per_sample"] = audio_baselines(dataset, data_dir, images, spec)
     return result
+
+
+def audio_baselines(dataset, data_dir, windows, spec):
+    """Unigram and bigram bits per sample of `windows`, fitted on the training split's windows."""
+    from tfgen.evaluation import baselines
+
+    train, _ = tfdata.load(dataset, "train", data_dir)
+    train, windows = (np.stack(list(ds.as_numpy_iterator())) for ds in (train, windows))
+    return baselines.bits_per_sample(train, windows, spec.num_classes)
