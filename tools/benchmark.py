@@ -18,6 +18,12 @@ and cached sampling images/s.
 puts latent-variable models (DRAW, the autoencoder) beside the VAE on the
 same shape: training examples/s and sampling images/s, and their ratios to
 the VAE's.
+
+    python tools/benchmark.py --model=wavenet
+
+WaveNet on 1-second 8 kHz windows: training samples/s, and generation
+samples/s at batch 1 of the queue sampler, the naive sampler (the baseline),
+the SavedModel and each TFLite variant, with their real-time factors.
 """
 
 import json
@@ -25,7 +31,7 @@ import json
 from absl import app, flags
 
 from tfgen import cli, registry
-from tfgen.benchmark import architectures, autoregressive, export_latency, latent, strategies, timing
+from tfgen.benchmark import architectures, audio, autoregressive, export_latency, latent, strategies, timing
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -51,7 +57,9 @@ def main(argv):
     del argv
     figures = {}
     if FLAGS.training:
-        figures.update(training_and_sampling())
+        figures.update(
+            audio_benchmark() if registry.get(FLAGS.model).default_dataset == "speech" else training_and_sampling()
+        )
     if FLAGS.export:
         figures.update(export_benchmark())
     if FLAGS.strategies:
@@ -133,6 +141,20 @@ def export_benchmark():
     print("artifact sizes and log_prob drift of the quantised TFLite variants (mean over 16 images):")
     print(timing.table(sizes, ["artifact", "bytes", "mean_log_prob", "drift_vs_float32"]))
     return {"export_latency": latency, "export_sizes": sizes}
+
+
+def audio_benchmark():
+    matmul = timing.matmul_gflops()
+    train = audio.training_rate(FLAGS.config, batch_size=8, repeats=FLAGS.repeats)
+    rows, facts = audio.generation_rows(FLAGS.config, repeats=FLAGS.repeats)
+    print(f"{FLAGS.model}/{FLAGS.config}: float32 matmul {matmul:.0f} GFLOP/s on this machine")
+    print(f"training: {train['train_samples_per_s']:.0f} samples/s (batch 8 of 1-second windows)")
+    print(
+        f"generation at batch 1, 8 kHz (receptive field {facts['receptive_field']} samples; "
+        f"queue and naive samplers give the same samples: {facts['same_samples']}):"
+    )
+    print(timing.table(rows, audio.COLUMNS))
+    return {"matmul_gflops": matmul, **train, "generation": rows, **facts}
 
 
 def training_and_sampling():

@@ -23,8 +23,11 @@ def main(argv=None):
     parser.add_argument("--temperature", type=float, default=1.0)
     parser.add_argument("--signature", default=None, help="generating signature (default: the model's)")
     parser.add_argument("--out", default="samples.png")
+    parser.add_argument(
+        "--num_threads", type=int, default=None, help="interpreter threads (1 is fastest for one audio clip)"
+    )
     args = parser.parse_args(argv)
-    model = TFLiteModel(args.model)
+    model = TFLiteModel(args.model, num_threads=args.num_threads)
     signature = args.signature or model.metadata["default_signature"]
     if args.signature is None and signature not in model.signature_names:
         signature = next(s for s in ("sample", "generate") if s in model.signature_names)

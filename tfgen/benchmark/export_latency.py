@@ -63,11 +63,15 @@ def export_rows(model, run, batches=(1, 16), repeats=5, num_threads=2, eval_imag
                 eval_images
                 if eval_images is not None
                 else model.sample(
-                    *[tf.constant(v) for v in md.generating_request(meta, "sample", 16, seed=1).values()]
+                    *[
+                        tf.constant(v)
+                        for v in md.generating_request(meta, "sample", min(16, meta["max_batch"]), seed=1).values()
+                    ]
                 ).numpy()
             )
             images = np.asarray(images, np.int32)[: meta["max_batch"]]
-            reference = float(np.mean(session.run("log_prob", {"images": images})["log_prob"]))
+            input_name = md.signature_inputs(meta, "log_prob")[0].name  # "images", or "audio" for sound
+            reference = float(np.mean(session.run("log_prob", {input_name: images})["log_prob"]))
         sizes.append(
             {
                 "artifact": "SavedModel",
@@ -80,7 +84,7 @@ def export_rows(model, run, batches=(1, 16), repeats=5, num_threads=2, eval_imag
         for v, path in result.tflite.items():
             row = {"artifact": f"TFLite {v}", "bytes": path.stat().st_size, "mean_log_prob": None}
             if has_log_prob and v in lites:
-                lp = float(np.mean(lites[v].run("log_prob", images=images)["log_prob"]))
+                lp = float(np.mean(lites[v].run("log_prob", **{input_name: images})["log_prob"]))
                 base = lp if v == "float32" else base
                 row.update(mean_log_prob=lp, drift_vs_float32=(lp - base) / abs(base))
             sizes.append(row)

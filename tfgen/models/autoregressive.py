@@ -170,7 +170,7 @@ class AutoregressiveModel(GenerativeModel):
     def _start_token(self, batch_size):
         return tf.fill([batch_size], self.num_classes)
 
-    def _autoregress(self, x, num_known, noise, temperature, step=None):
+    def _autoregress(self, x, num_known, noise, temperature, step=None, with_log_probs=True):
         """The sampling loop shared by `sample` and `complete`.
 
         Args:
@@ -179,10 +179,12 @@ class AutoregressiveModel(GenerativeModel):
             noise: float32 [B, *example_shape] uniform in [0, 1), one draw per position.
             temperature: float32 [B], > 0; logits are divided by it.
             step: the per-position function; defaults to `_step_state`.
+            with_log_probs: also return the log-probabilities (samplers skip
+                that work: it is a full-length buffer update per position).
         Returns:
-            (x int32 [B, *example_shape], log_probs float32 [B, T]) where
-            log_probs[b, t] is log p(x_t | x_<t) at that temperature of the
-            value actually written.
+            (x int32 [B, *example_shape], log_probs float32 [B, T] or None)
+            where log_probs[b, t] is log p(x_t | x_<t) at that temperature of
+            the value actually written.
         """
         step = step or self._step_state
         steps = self.num_positions
@@ -191,41 +193,37 @@ class AutoregressiveModel(GenerativeModel):
         uniform = tf.reshape(tf.cast(noise, tf.float32), [batch, steps])
         num_known = tf.cast(num_known, tf.int32)
         inv_temp = 1.0 / tf.cast(temperature, tf.float32)[:, None]
+        positions = tf.range(steps)[None, :]
 
-        def body(t, previous, state, canvas, log_probs):
+        def body(t, previous, state, canvas, *log_probs):
             logits, state = step(previous, state, canvas, t)
             logits = tf.cast(logits, tf.float32) * inv_temp
             sampled = sample_categorical(logits, tf.gather(uniform, t, axis=1))
             x = tf.where(t < num_known, tf.gather(known, t, axis=1), sampled)
-            # Fixed-shape buffers updated by a one-hot mask, not TensorArrays:
-            # TFLite converts this loop to a builtin WHILE (a TensorArray with a
-            # dynamic batch does not convert).
-            mask = tf.one_hot(t, steps, dtype=tf.int32)[None, :]
-            lp = tf.reduce_sum(tf.nn.log_softmax(logits) * tf.one_hot(x, self.num_classes), -1)
-            return (
-                t + 1,
-                x,
-                state,
-                canvas + mask * x[:, None],
-                log_probs + tf.cast(mask, tf.float32) * lp[:, None],
-            )
+            # Fixed-shape buffers updated through a position mask, not
+            # TensorArrays: TFLite converts this loop to a builtin WHILE (a
+            # TensorArray with a dynamic batch does not convert).
+            here = tf.equal(positions, t)
+            canvas = tf.where(here, x[:, None], canvas)
+            if log_probs:
+                lp = tf.reduce_sum(tf.nn.log_softmax(logits) * tf.one_hot(x, self.num_classes), -1)
+                log_probs = (tf.where(here, lp[:, None], log_probs[0]),)
+            return (t + 1, x, state, canvas, *log_probs)
 
-        _, _, _, canvas, log_probs = tf.while_loop(
-            lambda t, *_: t < steps,
-            body,
-            (
-                tf.constant(0),
-                self._start_token(batch),
-                self._initial_state(batch),
-                tf.zeros([batch, steps], tf.int32),
-                tf.zeros([batch, steps], tf.float32),
-            ),
+        initial = (
+            tf.constant(0),
+            self._start_token(batch),
+            self._initial_state(batch),
+            tf.zeros([batch, steps], tf.int32),
         )
-        return tf.reshape(canvas, [batch, *self.example_shape]), log_probs
+        if with_log_probs:
+            initial += (tf.zeros([batch, steps], tf.float32),)
+        _, _, _, canvas, *log_probs = tf.while_loop(lambda t, *_: t < steps, body, initial)
+        return tf.reshape(canvas, [batch, *self.example_shape]), (log_probs[0] if log_probs else None)
 
     def complete(self, x, num_known, noise, temperature):
         """Keeps the first num_known[b] positions of each example and samples the rest."""
-        return self._autoregress(x, num_known, noise, temperature)[0]
+        return self._autoregress(x, num_known, noise, temperature, with_log_probs=False)[0]
 
     def sample(self, noise, temperature):
         """Draws examples from scratch: noise [B, *example_shape] uniform, temperature [B]."""
@@ -243,6 +241,7 @@ class AutoregressiveModel(GenerativeModel):
             noise,
             temperature,
             step=self._naive_step,
+            with_log_probs=False,
         )[0]
 
     def _naive_step(self, previous, state, canvas, t):
