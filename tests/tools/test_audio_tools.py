@@ -61,6 +61,14 @@ def test_evaluation_reports_the_model_beside_unigram_and_bigram(speech_run, spee
     assert 6.5 < base["unigram"] < 8.0 and 4.5 < base["bigram"] < base["unigram"] - 1.0
 
 
+def test_sample_quality_scores_refuse_audio_in_one_line(speech_run):
+    from tfgen.errors import InvalidArgumentError
+    from tfgen.evaluation import generated
+
+    with pytest.raises(InvalidArgumentError, match="sample-quality scores compare images; wavenet models audio"):
+        generated.evaluate_samples(speech_run[0])
+
+
 def test_sample_and_complete_write_wavs_and_keep_the_known_half(speech_run, speech_dir, tmp_path):
     workdir, _ = speech_run
     drawn = sampling.sample_workdir(workdir, tmp_path / "s.png", num=2, seed=3)

@@ -153,6 +153,16 @@ CASES = {
             ["--config=tiny", "--dataset=pokemon", "--data_dir={bad_palette}", "--workdir={tmp}/t2"],
             BAD_PALETTE,
         ),
+        (
+            "speech_folder_missing",
+            ["--model=wavenet", "--config=tiny", "--data_dir={missing}", "--workdir={tmp}/t4"],
+            "folder not found",
+        ),
+        (
+            "speech_folder_without_wavs",
+            ["--model=wavenet", "--config=tiny", "--data_dir={empty}", "--workdir={tmp}/t5"],
+            "no .wav files here",
+        ),
         ("another_run", ["--config=default", "--workdir={no_ckpt}", "--steps=1"], "holds a different run"),
         ("xla_under_mirrored", ["--strategy=mirrored", "--jit_compile"], "XLA cannot compile a step that reads"),
         ("multi_worker_without_cluster", ["--strategy=multi_worker", "--workdir={tmp}/t3"], "needs TF_CONFIG"),

@@ -26,6 +26,7 @@ with published numbers.
 import numpy as np
 
 from tfgen.data import colours as colour_space
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import features as feature_nets
 from tfgen.evaluation import sample_quality as sq
 from tfgen.evaluation.likelihood import check_compatible
@@ -80,6 +81,11 @@ def evaluate_samples(
     was compared (dataset, split, step, feature network).
     """
     model, run, step = wd.load_model(workdir)
+    if run.data_spec.kind != "image":
+        raise InvalidArgumentError(
+            f"sample-quality scores compare images; {run.model} models {run.data_spec.kind} "
+            "(drop --samples: its likelihood is the score)"
+        )
     dataset = dataset or run.dataset
     if data_dir is None and dataset == run.dataset:
         data_dir = run.data_dir
