@@ -38,6 +38,8 @@ class Config:
         checkpoint_every: steps between checkpoints (one is also written at
             every epoch end). Each save costs a fixed time, so a fast model
             on a time budget checkpoints less often (vae `long170`).
+        early_stopping: stop after this many epochs without a better
+            validation score (None: train every epoch).
         description: one line for `--help` and the docs.
     """
 
@@ -47,6 +49,7 @@ class Config:
     epochs: int = 10
     jit_compile: bool = False
     checkpoint_every: int = 100
+    early_stopping: int | None = None
     description: str = ""
 
     def replace(self, **changes):

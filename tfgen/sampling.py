@@ -31,7 +31,9 @@ def check_request(num, temperature, cover=None):
         raise InvalidArgumentError(f"cover must be a fraction in (0, 1), got {cover}")
 
 
-def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, split="validation", data_dir=None):
+def sample_workdir(
+    workdir, out, num=16, seed=0, temperature=1.0, cover=None, split="validation", data_dir=None, checkpoint="best"
+):
     """Writes `num` samples (or completions) of a workdir's model to `out`.
 
     Args:
@@ -41,7 +43,7 @@ def sample_workdir(workdir, out, num=16, seed=0, temperature=1.0, cover=None, sp
     Returns: the int images drawn, [num, H, W, C].
     """
     check_request(num, temperature, cover)
-    model, run, _ = wd.load_model(workdir)
+    model, run, _ = wd.load_model(workdir, checkpoint)
     palette = run.data_spec.palette
     if not isinstance(model, AutoregressiveModel):
         # No categorical sampler (GANs, energy models): draw through the image hook.

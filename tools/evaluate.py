@@ -20,6 +20,7 @@ from absl import flags
 from tfgen import cli
 from tfgen.data import datasets
 from tfgen.evaluation import likelihood
+from tfgen.training import workdir as wd
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir to evaluate.", required=True)
@@ -27,6 +28,12 @@ flags.DEFINE_enum("dataset", None, datasets.names(), "Dataset (default: the one 
 flags.DEFINE_string("data_dir", None, "Dataset source (default: the run's, for its own dataset).")
 flags.DEFINE_string("split", "validation", "Split to evaluate: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_integer("batch_size", 64, "Evaluation batch size.", lower_bound=1)
+flags.DEFINE_enum(
+    "checkpoint",
+    "best",
+    wd.CHECKPOINT_CHOICES,
+    "Which checkpoint: the best validation score (when training kept one, else the newest) or the newest.",
+)
 flags.DEFINE_bool("samples", False, "Also score generated samples (FID, KID, precision/recall, Parzen).")
 flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)
 flags.DEFINE_integer("sample_seed", 0, "Seed of the generated samples.")
@@ -37,7 +44,9 @@ flags.DEFINE_string("feature_dir", None, "Where feature networks are cached (def
 
 def main(argv):
     del argv
-    result = likelihood.evaluate_workdir(FLAGS.workdir, FLAGS.dataset, FLAGS.data_dir, FLAGS.split, FLAGS.batch_size)
+    result = likelihood.evaluate_workdir(
+        FLAGS.workdir, FLAGS.dataset, FLAGS.data_dir, FLAGS.split, FLAGS.batch_size, FLAGS.checkpoint
+    )
     if FLAGS.samples:
         from tfgen.evaluation import generated
 

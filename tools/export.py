@@ -20,6 +20,12 @@ flags.DEFINE_list("formats", list(exporter.FORMATS), "Formats: saved_model, tfli
 flags.DEFINE_integer("version", None, "Version number (default: one more than the highest present).", lower_bound=1)
 flags.DEFINE_integer("max_batch", exporter.DEFAULT_MAX_BATCH, "Largest batch a request may ask for.")
 flags.DEFINE_list("tflite_variants", list(tflite.VARIANTS), "TFLite variants: float32, float16, int8.")
+flags.DEFINE_enum(
+    "checkpoint",
+    "best",
+    wd.CHECKPOINT_CHOICES,
+    "Which checkpoint: the best validation score (when training kept one, else the newest) or the newest.",
+)
 flags.DEFINE_string(
     "serving_base_path", None, "Where the server sees --export_dir (e.g. /models in the container), for models.config."
 )
@@ -30,6 +36,7 @@ def main(argv):
     result = wd.export(
         FLAGS.workdir,
         FLAGS.export_dir,
+        checkpoint=FLAGS.checkpoint,
         formats=FLAGS.formats,
         version=FLAGS.version,
         max_batch=FLAGS.max_batch,

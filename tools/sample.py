@@ -9,6 +9,7 @@ from absl import app, flags
 
 from tfgen import cli, sampling
 from tfgen.data import datasets
+from tfgen.training import workdir as wd
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("workdir", None, "Training workdir.")
@@ -20,6 +21,12 @@ flags.DEFINE_float("temperature", 1.0, "Softmax temperature (> 0); below 1 is mo
 flags.DEFINE_float("cover", None, "Cover this fraction (e.g. 0.5, 0.75) of dataset images and complete them.")
 flags.DEFINE_string("split", "validation", "Split the images to complete come from: " + datasets.SPLIT_HELP + ".")
 flags.DEFINE_string("data_dir", None, "Dataset source for --cover (default: the run's).")
+flags.DEFINE_enum(
+    "checkpoint",
+    "best",
+    wd.CHECKPOINT_CHOICES,
+    "Which checkpoint: the best validation score (when training kept one, else the newest) or the newest.",
+)
 
 
 def main(argv):
@@ -39,6 +46,7 @@ def main(argv):
         FLAGS.cover,
         FLAGS.split,
         FLAGS.data_dir,
+        FLAGS.checkpoint,
     )
     print(_wrote(images))
 

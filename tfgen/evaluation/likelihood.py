@@ -28,8 +28,8 @@ def check_compatible(trained, other):
         raise InvalidArgumentError(f"{other.name}'s palette differs from the one the model was trained with")
 
 
-def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", batch_size=64):
-    """Log-likelihood of a split under a workdir's latest checkpoint.
+def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", batch_size=64, checkpoint="best"):
+    """Log-likelihood of a split under a workdir's best (or latest) checkpoint.
 
     Returns a dict with the means of the model's per-example metrics (for
     likelihood models of images nll_nats_per_image and bits_per_dim; of
@@ -37,7 +37,7 @@ def evaluate_workdir(workdir, dataset=None, data_dir=None, split="validation", b
     baselines' bits per sample on the same windows), num_examples, dataset,
     split and step.
     """
-    model, run, step = wd.load_model(workdir)
+    model, run, step = wd.load_model(workdir, checkpoint)
     dataset = dataset or run.dataset
     if data_dir is None and dataset == run.dataset:
         data_dir = run.data_dir

@@ -53,6 +53,9 @@ class GenerativeModel(keras.Model):
 
     family = None
     monitor = None
+    # The validation metric (lower is better) whose best checkpoint training keeps; a
+    # model whose per_example_metrics lack it (GANs) keeps only the newest checkpoints.
+    selection_metric = "nll"
     conformance_steps = 30
     default_signature = None
     # Names of `tfgen.training.callbacks.MONITORS` the trainer runs for this

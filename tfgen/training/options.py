@@ -60,6 +60,18 @@ class TrainOptions:
         lower_bound=1,
     )
     keep_checkpoints: int = _option(3, "Checkpoints kept (the newest ones).", "integer", lower_bound=1)
+    keep_best: bool = _option(
+        True,
+        "Also keep the checkpoint with the best validation score (<workdir>/best.json); sampling, evaluation "
+        "and export use it unless told --checkpoint=latest.",
+        "bool",
+    )
+    early_stopping: int | None = _option(
+        None,
+        "Stop after this many epochs without a better validation score (default: the config's, usually none).",
+        "integer",
+        lower_bound=1,
+    )
     strategy: str = _option(
         "default", "tf.distribute strategy; multi_worker reads TF_CONFIG.", "enum", choices=_strategies
     )

@@ -55,7 +55,7 @@ def _resolve(options):
     cfg = spec.config(options.config)
     changes = {
         k: getattr(options, k)
-        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every")
+        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every", "early_stopping")
         if getattr(options, k) is not None
     }
     cfg = cfg.replace(**changes)
@@ -170,6 +170,14 @@ class _Checkpoints:
             self.ckpt.write(str(self.tmp / "ckpt"))
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def save_best(self, workdir, step, metric, value):
+        """Keeps this state as the best checkpoint (every worker writes; only the chief's files stay)."""
+        if self.chief:
+            return wd.save_best(self.ckpt, workdir, step, metric, value)
+        self.ckpt.write(str(self.tmp / "ckpt"))
+        shutil.rmtree(self.tmp, ignore_errors=True)
+        return {"step": int(step), "metric": metric, "value": float(value)}
+
 
 def train(options):
     """Trains (or resumes) a run in `options.workdir`; returns a summary dict.
@@ -218,6 +226,8 @@ class _Training:
         self.eval_batch = max(self.global_batch, 64)
         self.last = {}
         self.last_validation = (None, None, None)  # (step, metrics, count) of the newest validation
+        self.best = wd.read_best(self.workdir) if options.keep_best else None  # a resumed run keeps its best
+        self.stopped_early = False
 
     def step_count(self):
         return int(self.step.numpy())
@@ -370,6 +380,7 @@ class _Training:
         """Validation metrics at an epoch end, the callbacks' epoch end, and a checkpoint."""
         val, count = evaluate_batches(self.model, self.val_images, self.eval_batch, self.eval_fn)
         self.last_validation = (now, val, count)
+        self._keep_best(now, val)  # the weights just evaluated, before any callback runs
         self.log("  validation: " + ", ".join(f"{k}={v:.4f}" for k, v in val.items()), flush=True)
         self.callbacks.on_epoch_end(epoch, {**self.last, **{f"val_{k}": v for k, v in val.items()}, "step": now})
         with self.val_writer.as_default(step=now):
@@ -377,6 +388,24 @@ class _Training:
                 tf.summary.scalar(k, v)
         if now % self.cfg.checkpoint_every:  # else saved after the step already
             self.checkpoints.save(now)
+
+    def _keep_best(self, now, val):
+        """Saves a better validation score as the best checkpoint; stops after `early_stopping` epochs without one."""
+        metric = self.model.selection_metric
+        if not self.options.keep_best or metric not in val:
+            return
+        if self.best is None or val[metric] < self.best["value"]:
+            self.best = self.checkpoints.save_best(self.workdir, now, metric, val[metric])
+            self.log(f"  best so far: {metric}={val[metric]:.4f} (kept in {wd.BEST_FILE})", flush=True)
+        patience = self.cfg.early_stopping
+        if patience and now - self.best["step"] >= patience * self.steps_per_epoch and now < self.total_steps:
+            self.log(
+                f"  early stopping: {patience} epochs without a better {metric} "
+                f"(best {self.best['value']:.4f} at step {self.best['step']})",
+                flush=True,
+            )
+            self.stopped_early = True
+            self.total_steps = now
 
     def finish(self):
         """Final validation, the summary, and (chief) previews, export and summary.json."""
@@ -405,6 +434,8 @@ class _Training:
             "validation": final_val,
             "num_validation": num_val,
             "weights_sha256": weights_digest(model),
+            "best": self.best,
+            "stopped_early": self.stopped_early,
         }
         if self.chief:
             if options.num_previews:

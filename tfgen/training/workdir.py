@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import tensorflow as tf
@@ -19,12 +20,14 @@ from google.protobuf import text_format
 
 from tfgen import registry
 from tfgen.data import DataSpec
-from tfgen.errors import CorruptFileError, MissingFileError, WorkdirBusyError
+from tfgen.errors import CorruptFileError, InvalidArgumentError, MissingFileError, WorkdirBusyError
 from tfgen.export import exporter
 
 RUN_FILE = "run.json"
 CHECKPOINTS = "checkpoints"
 LOCK_FILE = ".lock"
+BEST_FILE = "best.json"
+BEST_DIR = "best"
 # Checkpoints that failed to read are moved here, never deleted.
 CORRUPT = "corrupt"
 
@@ -173,28 +176,88 @@ def restore_model(model, path):
     return int(step.numpy())
 
 
-def load_model(workdir):
-    """Rebuilds the model of a workdir and restores its latest checkpoint.
+CHECKPOINT_CHOICES = ("best", "latest")
 
+
+def read_best(workdir):
+    """The best checkpoint's record (`best.json`: step, metric, value, checkpoint), or None."""
+    path = Path(workdir) / BEST_FILE
+    if not path.is_file():
+        return None
+    try:
+        best = json.loads(path.read_text())
+        return best if {"step", "metric", "value", "checkpoint"} <= set(best) else None
+    except (ValueError, UnicodeDecodeError):
+        return None  # a damaged record costs the best checkpoint, never the run
+
+
+def save_best(ckpt, workdir, step, metric, value):
+    """Writes `ckpt` as the best checkpoint: files first, then the record, then the old best goes.
+
+    A crash at any point leaves best.json naming a complete checkpoint (the
+    old one until the new one is fully written).
+    """
+    workdir = Path(workdir)
+    prefix = ckpt.write(str(workdir / f"{BEST_DIR}-{step:08d}" / "ckpt"))
+    record = {
+        "step": int(step),
+        "metric": metric,
+        "value": float(value),
+        "checkpoint": str(Path(prefix).relative_to(workdir)),
+    }
+    tmp = workdir / (BEST_FILE + ".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(workdir / BEST_FILE)
+    for old in workdir.glob(f"{BEST_DIR}-*"):
+        if old.name != f"{BEST_DIR}-{step:08d}":
+            shutil.rmtree(old, ignore_errors=True)
+    return record
+
+
+def load_model(workdir, checkpoint="best", log=None):
+    """Rebuilds the model of a workdir and restores a checkpoint.
+
+    Args:
+        checkpoint: "best" (the best validation score, where training kept
+            one; else the newest) or "latest" (the newest).
+        log: where to say which checkpoint was used when it is not the newest
+            (default: stderr).
     Returns (model, run, step).
     """
+    if checkpoint not in CHECKPOINT_CHOICES:
+        raise InvalidArgumentError(f"checkpoint must be one of {', '.join(CHECKPOINT_CHOICES)}, got {checkpoint!r}")
     run = read_run(workdir)
     model = build_model(run)
     ckpt_dir = Path(workdir) / CHECKPOINTS
     latest = tf.train.latest_checkpoint(str(ckpt_dir))
+    best = read_best(workdir) if checkpoint == "best" else None
+    if best is not None:
+        step = restore_model(model, str(Path(workdir) / best["checkpoint"]))
+        if latest is None or step != restore_step(latest):
+            message = (
+                f"using the best checkpoint: step {step}, validation {best['metric']} {best['value']:.4f} "
+                f"(the newest is step {restore_step(latest) if latest else '?'}; --checkpoint=latest for it)"
+            )
+            (log or (lambda m: print(m, file=sys.stderr)))(message)
+        return model, run, step
     if latest is None:
         raise MissingFileError(f"{ckpt_dir}: no checkpoint to load")
     return model, run, restore_model(model, latest)
 
 
-def export(workdir, export_dir=None, **kwargs):
-    """Exports a workdir's latest checkpoint (`exporter.export_model`); export_dir defaults to <workdir>/export.
+def restore_step(path):
+    """The step number a checkpoint path ends with (ckpt-<step>)."""
+    return int(str(path).rsplit("-", 1)[-1])
+
+
+def export(workdir, export_dir=None, checkpoint="best", **kwargs):
+    """Exports a workdir's best (or latest) checkpoint (`exporter.export_model`) to export_dir (<workdir>/export).
 
     The model is rebuilt from the checkpoint in float32: the artifact does not
     depend on the training precision (bfloat16 ops do not convert to TFLite).
     """
     exporter.check_options(**{k: kwargs[k] for k in ("formats", "max_batch", "variants") if k in kwargs})
-    model, run, step = load_model(workdir)
+    model, run, step = load_model(workdir, checkpoint)
     return exporter.export_model(model, run, export_dir or Path(workdir) / "export", step=step, **kwargs)
 
 

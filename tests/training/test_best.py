@@ -1,0 +1,91 @@
+"""Keeping the best checkpoint and stopping early (issue 20): which one is kept, who uses it, what survives a crash."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from tfgen.evaluation import likelihood
+from tfgen.training import trainer
+from tfgen.training import workdir as wd
+
+
+class Validations(keras.callbacks.Callback):
+    """Records (step, validation nll) at every epoch end."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.seen.append((int(logs["step"]), float(logs["val_nll"])))
+
+
+def options(workdir, **changes):
+    # Batches of 512 digits: 3 steps an epoch, so several epochs take seconds.
+    base = dict(
+        model="pixelrnn",
+        config="tiny",
+        dataset="digits",
+        workdir=str(workdir),
+        batch_size=512,
+        num_previews=0,
+        export=False,
+        verbose=False,
+    )
+    return trainer.TrainOptions(**{**base, **changes})
+
+
+class Scramble(keras.callbacks.Callback):
+    """Adds noise to every weight at the end of one epoch: the scores after it are worse than before."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch == 2:
+            rng = np.random.default_rng(0)
+            for w in self.model.trainable_weights:
+                w.assign(w.numpy() + rng.normal(0, 0.5, w.shape).astype(np.float32))
+
+
+def test_the_best_validation_score_is_kept_and_used_by_default(tmp_path):
+    seen = Validations()
+    summary = trainer.train(options(tmp_path, epochs=6, learning_rate=0.01, callbacks=(seen, Scramble())))
+    steps, values = zip(*seen.seen)
+    assert len(steps) == 6
+    best = int(np.argmin(values))
+    assert best == 2 and values[-1] > values[best], values
+    record = wd.read_best(tmp_path)
+    assert record["step"] == steps[best] and record["value"] == pytest.approx(values[best])
+    assert summary["best"] == record and not summary["stopped_early"]
+    # Evaluation uses the best weights by default and says so; --checkpoint=latest the newest.
+    said = []
+    _, _, step = wd.load_model(tmp_path, log=said.append)
+    assert step == steps[best] and "using the best checkpoint" in said[0]
+    assert likelihood.evaluate_workdir(tmp_path)["nll"] == pytest.approx(values[best], rel=1e-5)
+    assert likelihood.evaluate_workdir(tmp_path, checkpoint="latest")["nll"] == pytest.approx(values[-1], rel=1e-5)
+    # Only one best checkpoint is on disk.
+    assert [p.name for p in tmp_path.glob("best-*")] == [f"best-{steps[best]:08d}"]
+
+
+def test_early_stopping_stops_after_patience_epochs_without_improvement(tmp_path):
+    seen = Validations()
+    # A zero learning rate never improves on the first epoch's score.
+    summary = trainer.train(options(tmp_path, epochs=10, learning_rate=0.0, early_stopping=2, callbacks=(seen,)))
+    assert [s for s, _ in seen.seen] == [3, 6, 9]
+    assert summary["steps"] == 9 and summary["stopped_early"] and summary["best"]["step"] == 3
+
+
+def test_a_crash_while_writing_a_new_best_leaves_the_old_one_usable(tmp_path):
+    trainer.train(options(tmp_path, epochs=2, learning_rate=0.05))
+    record = wd.read_best(tmp_path)
+    # What a crash between writing the files and the record leaves: a newer, partial best folder.
+    partial = tmp_path / "best-00000099"
+    partial.mkdir()
+    (partial / "ckpt.index").write_bytes(b"half")
+    _, _, step = wd.load_model(tmp_path, log=lambda m: None)
+    assert step == record["step"]
+    # A damaged record costs the best checkpoint, never the run: the newest is used.
+    (tmp_path / wd.BEST_FILE).write_text("{not json")
+    assert wd.read_best(tmp_path) is None
+    assert wd.load_model(tmp_path)[2] == 6
+    json.loads((tmp_path / "run.json").read_text())  # untouched
