@@ -56,3 +56,31 @@ def test_replica_slices_cover_the_global_batch(workers, local):
 def test_batch_larger_than_dataset():
     with pytest.raises(ValueError, match="larger than the training split"):
         pipeline.steps_per_epoch(10, 64)
+
+
+def labelled_images(n=200):
+    """Image i is 1x3 with pixels (i, 0, 1000): its mirror (1000, 0, i) is told apart by the marker 1000."""
+    i = np.arange(n)
+    images = np.stack([i, np.zeros(n, np.int64), np.full(n, 1000)], axis=1).reshape(n, 1, 3, 1)
+    return tf.data.Dataset.from_tensor_slices(images)
+
+
+def flipped_epoch(seed, epoch_, skip=0):
+    batches = pipeline.train_batches(
+        labelled_images(), 20, seed=seed, epoch=epoch_, skip=skip, num_examples=200, flip=True
+    )
+    return np.concatenate([b.numpy() for b in batches])
+
+
+def test_flip_mirrors_about_half_the_images_reproducibly():
+    out = flipped_epoch(seed=1, epoch_=0)
+    flipped = out[:, 0, 0, 0] == 1000  # the mirror has the marker first
+    ids = np.where(flipped, out[:, 0, 2, 0], out[:, 0, 0, 0])
+    assert sorted(ids) == list(range(200))  # every image once, mirrored or not, nothing else changed
+    unflipped = np.where(flipped[:, None], out[:, 0, ::-1, 0], out[:, 0, :, 0])
+    np.testing.assert_array_equal(unflipped[:, 1:], np.tile([0, 1000], (200, 1)))
+    assert 70 < flipped.sum() < 130
+    np.testing.assert_array_equal(out, flipped_epoch(seed=1, epoch_=0))
+    assert not np.array_equal(out, flipped_epoch(seed=1, epoch_=1))
+    # A resumed epoch (batches skipped) flips the rest exactly as the whole epoch did.
+    np.testing.assert_array_equal(flipped_epoch(seed=1, epoch_=0, skip=4), out[80:])

@@ -88,6 +88,7 @@ def test_pokemon_tiny_training_run(tmp_path, pokemon_dir):
         f"--workdir={workdir}",
         "--steps=2",
         "--noexport",
+        "--flip",  # sprites face either way: mirrored ones are valid training examples
     )
     proc = run_tool("evaluate", f"--workdir={workdir}", "--split=all")
     result = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -163,6 +163,11 @@ CASES = {
             ["--model=wavenet", "--config=tiny", "--data_dir={empty}", "--workdir={tmp}/t5"],
             "no .wav files here",
         ),
+        (
+            "flip_on_digits",
+            ["--config=tiny", "--flip", "--workdir={tmp}/t6"],
+            "--flip: mirrored digits examples are not valid",
+        ),
         ("another_run", ["--config=default", "--workdir={no_ckpt}", "--steps=1"], "holds a different run"),
         ("xla_under_mirrored", ["--strategy=mirrored", "--jit_compile"], "XLA cannot compile a step that reads"),
         ("multi_worker_without_cluster", ["--strategy=multi_worker", "--workdir={tmp}/t3"], "needs TF_CONFIG"),

@@ -51,6 +51,9 @@ class DataSpec:
             the layout of keras.layers.TextVectorization.
         max_length: for text, tokens per sentence after padding/truncation.
         sample_rate: for audio, samples per second.
+        flippable: whether a left-right mirror image is as valid an example
+            as the original (sprites face either way; digits do not), so
+            training may augment with flips.
     """
 
     name: str
@@ -62,6 +65,7 @@ class DataSpec:
     vocabulary: tuple = dataclasses.field(default=(), repr=False)
     max_length: int = 0
     sample_rate: int = 0
+    flippable: bool = False
 
     @property
     def image_shape(self):
@@ -88,6 +92,7 @@ class DataSpec:
             "vocabulary": list(self.vocabulary),
             "max_length": self.max_length,
             "sample_rate": self.sample_rate,
+            "flippable": self.flippable,
         }
 
     @classmethod
@@ -103,6 +108,7 @@ class DataSpec:
             vocabulary=tuple(d.get("vocabulary", ())),
             max_length=int(d.get("max_length", 0)),
             sample_rate=int(d.get("sample_rate", 0)),
+            flippable=bool(d.get("flippable", False)),
         )
 
 
@@ -197,7 +203,7 @@ def _load_pokemon(split, data_dir):
     prepared = cache_dir() / "tfds" / f"pokemon-{_fingerprint(pixels, colours)}"
     builder = _prepare(builders.PokemonSprites, prepared, manual_dir=str(data_dir), config=config)
     palette = np.asarray(builder.info.metadata["palette"], dtype=np.uint8)
-    spec = DataSpec("pokemon", (size, size, 1), len(palette), palette, _counts(builder))
+    spec = DataSpec("pokemon", (size, size, 1), len(palette), palette, _counts(builder), flippable=True)
     return _images(builder, split), spec
 
 

@@ -13,7 +13,7 @@ from tfgen.errors import InvalidArgumentError
 SHUFFLE_BUFFER_CAP = 100_000
 
 
-def train_batches(images, global_batch_size, *, seed, epoch, skip=0, num_examples=None, input_context=None):
+def train_batches(images, global_batch_size, *, seed, epoch, skip=0, num_examples=None, input_context=None, flip=False):
     """Batches of one training epoch.
 
     Args:
@@ -26,9 +26,14 @@ def train_batches(images, global_batch_size, *, seed, epoch, skip=0, num_example
             `distribute_datasets_from_function`): this input pipeline then
             yields, for every global batch, one slice per local replica, so
             all replicas together see exactly the single-process batch.
+        flip: mirror each image left-right with probability 1/2, drawn from
+            (seed, epoch, position in the epoch), so a resumed run flips the
+            same examples.
     """
     buffer = min(num_examples or SHUFFLE_BUFFER_CAP, SHUFFLE_BUFFER_CAP)
     ds = images.shuffle(buffer, seed=seed * 100_003 + epoch, reshuffle_each_iteration=False)
+    if flip:
+        ds = ds.enumerate().map(lambda i, x: random_flip(x, seed, epoch, i))
     ds = ds.batch(global_batch_size, drop_remainder=True)
     if skip:
         ds = ds.skip(skip)
@@ -44,6 +49,12 @@ def train_batches(images, global_batch_size, *, seed, epoch, skip=0, num_example
         if local > 1:
             ds = ds.rebatch(per_replica)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def random_flip(image, seed, epoch, index):
+    """image [H, W, C] mirrored left-right or not, a fair coin seeded by (seed, epoch, index)."""
+    coin = tf.random.stateless_uniform([], seed=tf.stack([tf.cast(seed * 100_003 + epoch, tf.int64), index]))
+    return tf.where(coin < 0.5, tf.reverse(image, axis=[1]), image)
 
 
 def eval_batches(images, batch_size):

@@ -66,6 +66,9 @@ class TrainOptions:
         "and export use it unless told --checkpoint=latest.",
         "bool",
     )
+    flip: bool = _option(
+        False, "Mirror training images left-right at random (datasets where that is valid, e.g. pokemon).", "bool"
+    )
     early_stopping: int | None = _option(
         None,
         "Stop after this many epochs without a better validation score (default: the config's, usually none).",

@@ -220,6 +220,11 @@ class _Training:
             raise InvalidArgumentError(
                 f"batch size {self.global_batch} does not divide over {strategy.num_replicas_in_sync} replicas"
             )
+        if options.flip and not self.data_spec.flippable:
+            raise InvalidArgumentError(
+                f"--flip: mirrored {self.data_spec.name} examples are not valid examples "
+                "(flip augmentation is for data that faces either way, e.g. pokemon)"
+            )
         self.num_train = self.data_spec.num_examples["train"]
         self.steps_per_epoch = pipeline.steps_per_epoch(self.num_train, self.global_batch)
         self.total_steps = options.steps or cfg.epochs * self.steps_per_epoch
@@ -320,6 +325,7 @@ class _Training:
                 skip=skip,
                 num_examples=self.num_train,
                 input_context=ctx,
+                flip=options.flip,
             )
 
         batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
