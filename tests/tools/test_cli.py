@@ -4,6 +4,7 @@ import json
 import shutil
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from tests.helpers import run_tool, write_sprites
@@ -56,24 +57,23 @@ def test_evaluate_prints_json_last(tiny_workdir):
 
 
 def test_evaluate_other_pokemon_file_with_split_all(tiny_workdir, tmp_path, pokemon_dir):
-    # A model trained on digits cannot score 20x20 sprites: a clear refusal.
-    proc = run_tool(
-        "evaluate",
-        f"--workdir={tiny_workdir}",
-        "--dataset=pokemon",
-        f"--data_dir={pokemon_dir}",
-        "--split=all",
-        check=False,
-    )
-    assert proc.returncode != 0 and "was trained on digits" in proc.stderr
+    # A model trained on digits cannot score 20x20 sprites: a clear refusal (the CLI's one-line form of
+    # such errors is tests/tools/test_error_contract.py's).
+    from tfgen.errors import InvalidArgumentError
+    from tfgen.evaluation import likelihood
+
+    with pytest.raises(InvalidArgumentError, match="was trained on digits"):
+        likelihood.evaluate_workdir(tiny_workdir, "pokemon", str(pokemon_dir), "all")
 
 
 def test_sample_and_complete(tiny_workdir, tmp_path):
+    from tfgen import sampling
+
     run_tool("sample", f"--workdir={tiny_workdir}", "--num=5", "--seed=3", f"--out={tmp_path / 'a.png'}")
-    run_tool("sample", f"--workdir={tiny_workdir}", "--num=5", "--seed=3", f"--out={tmp_path / 'b.png'}")
+    sampling.sample_workdir(tiny_workdir, tmp_path / "b.png", num=5, seed=3)
     a, b = (np.asarray(Image.open(tmp_path / f)) for f in ("a.png", "b.png"))
     np.testing.assert_array_equal(a, b)  # same seed, same picture
-    run_tool("sample", f"--workdir={tiny_workdir}", "--num=3", "--cover=0.75", f"--out={tmp_path / 'c.png'}")
+    sampling.sample_workdir(tiny_workdir, tmp_path / "c.png", num=3, cover=0.75)
     assert (tmp_path / "c.png").is_file()
 
 
@@ -90,8 +90,9 @@ def test_pokemon_tiny_training_run(tmp_path, pokemon_dir):
         "--noexport",
         "--flip",  # sprites face either way: mirrored ones are valid training examples
     )
-    proc = run_tool("evaluate", f"--workdir={workdir}", "--split=all")
-    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    from tfgen.evaluation import likelihood
+
+    result = likelihood.evaluate_workdir(workdir, split="all")
     assert result["num_examples"] == 742 and result["split"] == "all"
 
 

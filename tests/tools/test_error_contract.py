@@ -66,7 +66,7 @@ CASES = {
         ("corrupt_data_file", ["--workdir={run}", "--dataset=pokemon", "--data_dir={bad_palette}"], BAD_PALETTE),
         ("zero_batch", ["--workdir={run}", "--batch_size=0"], "--batch_size=0"),
         ("no_workdir_flag", [], "--workdir must have a value other than None"),
-        ("corrupt_checkpoint", ["--workdir={bad_ckpt}"], BAD_CKPT),
+        ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--checkpoint=latest"], BAD_CKPT),
     ],
     "evaluate_latent": [
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),
@@ -81,7 +81,7 @@ CASES = {
         ("zero_max_batch", ["--workdir={run}", "--max_batch=0"], "max_batch must be in 1..65536, got 0"),
         ("existing_version", ["--workdir={run}", "--version=1"], "1 already exists; export a new --version"),
         ("zero_version", ["--workdir={run}", "--version=0"], "--version=0"),
-        ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--export_dir={tmp}/export2"], BAD_CKPT),
+        ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--checkpoint=latest", "--export_dir={tmp}/export2"], BAD_CKPT),
     ],
     "interpolate_sentences": [
         ("missing_second", ["--workdir={run}", "--first=a b"], "--second must have a value other than None"),
@@ -123,7 +123,7 @@ CASES = {
             ["--workdir={run}", "--cover=0.5", "--split=test"],
             "has no split 'test'; its splits: all, train",
         ),
-        ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--out={tmp}/s.png"], BAD_CKPT),
+        ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--checkpoint=latest", "--out={tmp}/s.png"], BAD_CKPT),
     ],
     "serve_client": [
         ("missing_metadata", ["--metadata={missing}", "--dry_run"], "no tfgen export metadata here"),

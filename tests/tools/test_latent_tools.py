@@ -1,6 +1,8 @@
-"""The latent-model CLIs end to end in subprocesses, with tiny configs and real data.
+"""The latent-model tools end to end, with tiny configs and real data.
 
-The workdirs they read are trained in-process (the training CLI has its own tests).
+Each tool runs once as a subprocess, the way a user runs it; the other cases call the same library
+functions in-process (the training CLI has its own tests, and tests/tools/test_error_contract.py runs
+every tool's error paths).
 """
 
 import json
@@ -10,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import run_tool
+from tfgen.evaluation import latent
 from tfgen.training import trainer
 
 
@@ -77,14 +80,14 @@ def test_evaluate_latent_reports_iwae_and_active_units(image_workdirs):
     assert 0 <= result["active_units"] <= result["latent_dim"] == 3
     # The importance-weighted NLL is an estimate of -log p(x) <= -ELBO (up to noise of the bound).
     assert 0 < result["iwae_nll"] < result["negative_elbo"] + 1.0
-    from tfgen.evaluation import latent
-
     with pytest.raises(ValueError, match="not a VAE"):
         latent.evaluate_latent_workdir(image_workdirs["autoencoder"], num_samples=2)
 
 
 def test_evaluate_tool_reports_autoencoder_squared_error(image_workdirs):
-    result = last_json(run_tool("evaluate", f"--workdir={image_workdirs['autoencoder']}"))
+    from tfgen.evaluation import likelihood
+
+    result = likelihood.evaluate_workdir(image_workdirs["autoencoder"])
     assert result["num_examples"] == 179 and result["squared_error"] > 0 and result["reconstruction"] > 0
 
 
@@ -127,9 +130,7 @@ def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
 
     with pytest.raises(ValueError, match="a sentence is empty"):
         sampling.interpolate_sentences(workdir, "  ", "a")
-    result = last_json(
-        run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=5", "--max_examples=16")
-    )
+    result = latent.evaluate_latent_workdir(workdir, num_samples=5, max_examples=16)
     assert result["num_examples"] == 16 and result["perplexity_iwae_nll"] > 1
     assert result["perplexity_negative_elbo"] >= result["perplexity_iwae_nll"] * 0.9
 
@@ -137,17 +138,18 @@ def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
 def test_vae_on_pokemon_palette(tmp_path, pokemon_dir):
     """Categorical pixels over the 167-colour palette, on the exercise's sprites."""
     workdir = tmp_path / "poke"
-    run_tool(
-        "train",
-        "--model=vae",
-        "--config=tiny",
-        "--dataset=pokemon",
-        f"--data_dir={pokemon_dir}",
-        f"--workdir={workdir}",
-        "--steps=2",
-        "--noexport",
+    options = trainer.TrainOptions(
+        model="vae",
+        config="tiny",
+        dataset="pokemon",
+        data_dir=str(pokemon_dir),
+        workdir=str(workdir),
+        steps=2,
+        export=False,
+        verbose=False,
     )
-    result = last_json(run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=4"))
+    trainer.train(options)
+    result = latent.evaluate_latent_workdir(workdir, num_samples=4)
     assert result["num_examples"] == 74
     # Two steps from initialisation a categorical model is near uniform: 400 ln 167 = 2045.5 nats per
     # sprite, within 10% (a nats/bits mix-up would be 44% off), and bits/dim is that over 400 ln 2.
@@ -158,25 +160,24 @@ def test_vae_on_pokemon_palette(tmp_path, pokemon_dir):
 
 
 def test_draw_on_binarized_mnist_trains_pictures_and_evaluates(tmp_path, tfds_dir):
-    """DRAW end to end on the real binarized MNIST: the training CLI (pictures of every step), then
-    `tools/evaluate_latent.py`, whose importance-weighted bound draws whole step sequences and must
-    equal the estimator run here on the same examples."""
+    """DRAW end to end on the real binarized MNIST: training (pictures of every step), then the
+    evaluation behind `tools/evaluate_latent.py`, whose importance-weighted bound draws whole step
+    sequences and must equal the estimator run here on the same examples."""
     workdir = tmp_path / "draw"
-    run_tool(
-        "train",
-        "--model=draw",
-        "--config=tiny",
-        f"--data_dir={tfds_dir}",
-        f"--workdir={workdir}",
-        "--steps=3",
-        "--num_previews=4",
-        "--noexport",
+    options = trainer.TrainOptions(
+        model="draw",
+        config="tiny",
+        data_dir=str(tfds_dir),
+        workdir=str(workdir),
+        steps=3,
+        num_previews=4,
+        export=False,
+        verbose=False,
     )
+    trainer.train(options)
     for picture in ("samples", "reconstructions", "drawing_samples", "drawing_reconstructions"):
         assert np.asarray(Image.open(workdir / f"{picture}.png")).shape[2] == 3, picture
-    result = last_json(
-        run_tool("evaluate_latent", f"--workdir={workdir}", "--importance_samples=30", "--max_examples=12")
-    )
+    result = latent.evaluate_latent_workdir(workdir, num_samples=30, max_examples=12)
     assert result["num_examples"] == 12 and result["importance_samples"] == 30
     assert result["latent_dim"] == 3 * 2  # steps * code_size of the tiny config
     # The bound sits below the one-sample -ELBO; bits/dim is nats over 784 ln 2.

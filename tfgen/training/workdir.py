@@ -198,6 +198,9 @@ def save_best(ckpt, workdir, step, metric, value):
     old one until the new one is fully written).
     """
     workdir = Path(workdir)
+    # Restoring creates the checkpoint's save counter and expects to find it: make sure it is written,
+    # even when no regular checkpoint has been saved yet (which creates it).
+    ckpt.save_counter  # noqa: B018
     prefix = ckpt.write(str(workdir / f"{BEST_DIR}-{step:08d}" / "ckpt"))
     record = {
         "step": int(step),
