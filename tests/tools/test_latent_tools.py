@@ -177,7 +177,7 @@ def test_draw_on_binarized_mnist_trains_pictures_and_evaluates(tmp_path, tfds_di
     trainer.train(options)
     for picture in ("samples", "reconstructions", "drawing_samples", "drawing_reconstructions"):
         assert np.asarray(Image.open(workdir / f"{picture}.png")).shape[2] == 3, picture
-    result = latent.evaluate_latent_workdir(workdir, num_samples=30, max_examples=12)
+    result = latent.evaluate_latent_workdir(workdir, num_samples=30, batch_size=16, max_examples=12)
     assert result["num_examples"] == 12 and result["importance_samples"] == 30
     assert result["latent_dim"] == 3 * 2  # steps * code_size of the tiny config
     # The bound sits below the one-sample -ELBO; bits/dim is nats over 784 ln 2.
