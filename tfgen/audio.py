@@ -23,6 +23,7 @@ from tfgen.errors import DataError
 
 SAMPLE_WIDTH = 2  # bytes: 16-bit PCM
 FULL_SCALE = 32768.0
+SPECTROGRAM_HOP = 64  # samples between spectrogram columns
 
 
 @dataclasses.dataclass
@@ -133,7 +134,7 @@ def window_starts(total, length, offset=0):
     return offset + length * np.arange(num_windows(total, length))
 
 
-def spectrogram(samples, frame=256, hop=64, floor_db=-80.0):
+def spectrogram(samples, frame=256, hop=SPECTROGRAM_HOP, floor_db=-80.0):
     """Log-magnitude spectrogram of float samples as RGB uint8 [frequency (high at top), time, 3]."""
     x = np.asarray(samples, np.float64)
     if len(x) < frame:
@@ -160,7 +161,7 @@ def spectrogram_sheet(clips, mark=None, gap=4):
     for samples in clips:
         rgb = spectrogram(samples)
         if mark is not None:
-            column = min(mark // 64, rgb.shape[1] - 1)  # the default hop
+            column = min(mark // SPECTROGRAM_HOP, rgb.shape[1] - 1)
             rgb[:, column] = 255
         rows.append(rgb)
     width = max(r.shape[1] for r in rows)

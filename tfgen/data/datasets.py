@@ -11,7 +11,6 @@ those files, so editing a source file can never serve stale examples.
 
 import dataclasses
 import fcntl
-import functools
 import hashlib
 import os
 from pathlib import Path
@@ -278,14 +277,20 @@ def _speech_source(data_dir):
     return builder, rate, data_dir
 
 
+# Streams already read, by (prepared data dir, split): the dir's name is the source files' fingerprint,
+# so an edited folder is read afresh.
+_STREAMS = {}
+
+
 def _speech_stream(builder, split):
-    return _prepared_stream(builder.data_dir, builder.builder_config.name, split)
-
-
-@functools.lru_cache(maxsize=8)
-def _prepared_stream(prepared_dir, config, split):
     """One split's clips end to end, in file order, as mu-law classes uint8 [N]."""
-    builder = builders.SpeechClips(data_dir=str(Path(prepared_dir).parent.parent.parent), config=config)
+    key = (str(builder.data_dir), split)
+    if key not in _STREAMS:
+        _STREAMS[key] = _read_stream(builder, split)
+    return _STREAMS[key]
+
+
+def _read_stream(builder, split):
     ds = builder.as_dataset(split=_tfds_split(builder, split), shuffle_files=False)
     clips = sorted(((ex["path"], ex["audio"]) for ex in tfds.as_numpy(ds)), key=lambda pc: pc[0])
     pcm = np.concatenate([c for _, c in clips])
