@@ -64,6 +64,22 @@ def tiny_training_data(name):
     return dict(dataset="digits")
 
 
+def run_tflite_sample_without_tensorflow(tflite_file, cwd, *args):
+    """Runs tools/tflite_sample.py (the on-device path) in a fresh process and asserts it loaded no TensorFlow."""
+    argv = ["tflite_sample.py", f"--model={tflite_file}", *map(str, args)]
+    script = (
+        "import runpy, sys\n"
+        f"sys.argv = {argv!r}\n"
+        f"runpy.run_path({str(REPO / 'tools' / 'tflite_sample.py')!r}, run_name='__main__')\n"
+        "loaded = sorted(m for m in sys.modules if m == 'tensorflow' or m.startswith(('tensorflow.', 'keras')))\n"
+        "assert not loaded, loaded\n"
+        "print('no tensorflow')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=cwd, timeout=120)
+    assert proc.returncode == 0 and "no tensorflow" in proc.stdout, proc.stderr[-3000:]
+    return proc
+
+
 def run_tool(tool, *args, timeout=600, check=True):
     """Runs tools/<tool>.py in a subprocess; returns CompletedProcess (text)."""
     proc = subprocess.run(

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO, run_tool
+from tests.helpers import REPO, run_tflite_sample_without_tensorflow, run_tool
 from tfgen.export import client, layout, serving
 from tfgen.export import metadata as md
 from tfgen.export import noise as export_noise
@@ -60,17 +60,7 @@ def test_export_cli_writes_both_formats_and_refuses_existing_version(tiny_workdi
 
 def test_tflite_sample_imports_no_tensorflow_and_matches_saved_model(tiny_workdir, tmp_path):
     tflite_file = tiny_workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite"
-    argv = ["tflite_sample.py", f"--model={tflite_file}", "--num=6", "--seed=9", f"--out={tmp_path / 'lite.png'}"]
-    script = (
-        "import runpy, sys\n"
-        f"sys.argv = {argv!r}\n"
-        f"runpy.run_path({str(REPO / 'tools' / 'tflite_sample.py')!r}, run_name='__main__')\n"
-        "loaded = sorted(m for m in sys.modules if m == 'tensorflow' or m.startswith(('tensorflow.', 'keras')))\n"
-        "assert not loaded, loaded\n"
-        "print('no tensorflow')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert proc.returncode == 0 and "no tensorflow" in proc.stdout, proc.stderr[-3000:]
+    run_tflite_sample_without_tensorflow(tflite_file, tmp_path, "--num=6", "--seed=9", f"--out={tmp_path / 'lite.png'}")
     run_tool(
         "sample",
         f"--export_dir={tiny_workdir / 'export' / 'pixelrnn' / '1'}",

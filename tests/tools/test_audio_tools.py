@@ -1,12 +1,9 @@
 """WaveNet end to end on the shared speech: train, listen, complete, evaluate against baselines, sample on a device."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 
-from tests.helpers import REPO
+from tests.helpers import run_tflite_sample_without_tensorflow
 from tfgen import audio, sampling
 from tfgen import data as tfdata
 from tfgen.evaluation import likelihood
@@ -89,17 +86,7 @@ def test_sample_and_complete_write_wavs_and_keep_the_known_half(speech_run, spee
 def test_tflite_sample_writes_the_saved_models_audio_without_tensorflow(speech_run, tmp_path):
     workdir, _ = speech_run
     tflite_file = workdir / "export" / "tflite" / "wavenet" / "1" / "float32.tflite"
-    argv = ["tflite_sample.py", f"--model={tflite_file}", "--num=2", "--seed=5", f"--out={tmp_path / 'lite.png'}"]
-    script = (
-        "import runpy, sys\n"
-        f"sys.argv = {argv!r}\n"
-        f"runpy.run_path({str(REPO / 'tools' / 'tflite_sample.py')!r}, run_name='__main__')\n"
-        "loaded = sorted(m for m in sys.modules if m == 'tensorflow' or m.startswith(('tensorflow.', 'keras')))\n"
-        "assert not loaded, loaded\n"
-        "print('no tensorflow')\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert proc.returncode == 0 and "no tensorflow" in proc.stdout, proc.stderr[-3000:]
+    run_tflite_sample_without_tensorflow(tflite_file, tmp_path, "--num=2", "--seed=5", f"--out={tmp_path / 'lite.png'}")
     saved = sampling.sample_export(workdir / "export" / "wavenet" / "1", tmp_path / "saved.png", num=2, seed=5)
     for i in range(2):
         lite, rate = audio.read_wav(tmp_path / f"lite-{i}.wav", 8000)
