@@ -48,6 +48,10 @@ class AutoregressiveModel(GenerativeModel):
             mu-law levels).
         example_shape: the shape of one example; its positions are modelled
             in raster order.
+        dropout: rate of the dropout a subclass applies to its features in
+            training (`self.dropout_features`); 0 draws no training noise.
+            For small datasets (668 Pokemon sprites) that the models overfit.
+        weight_decay: decoupled weight decay (AdamW) of every weight; 0 is Adam.
 
     Subclasses implement `call(x int [B, *example_shape]) -> logits
     [B, *example_shape, num_classes]`, and name what they draw: `output_name`
@@ -63,8 +67,12 @@ class AutoregressiveModel(GenerativeModel):
     unit = "position"
     per_position_metric = "bits_per_dim"
 
-    def __init__(self, num_classes, example_shape, **kwargs):
+    def __init__(self, num_classes, example_shape, dropout=0.0, weight_decay=0.0, **kwargs):
         super().__init__(**kwargs)
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        self.dropout = float(dropout)
+        self.weight_decay = float(weight_decay)
         self.num_classes = int(num_classes)
         self.example_shape = tuple(int(d) for d in example_shape)
         self.num_positions = int(np.prod(self.example_shape))
@@ -85,7 +93,25 @@ class AutoregressiveModel(GenerativeModel):
             **super().get_config(),
             "num_classes": self.num_classes,
             "example_shape": list(self.example_shape),
+            "dropout": self.dropout,
+            "weight_decay": self.weight_decay,
         }
+
+    def make_optimizers(self, learning_rate):
+        if self.weight_decay:
+            return {"optimizer": keras.optimizers.AdamW(learning_rate, weight_decay=self.weight_decay)}
+        return super().make_optimizers(learning_rate)
+
+    def build_noise_seed(self):
+        """Subclasses call this at the end of `build`: the seed weight exists only when training draws noise."""
+        if self.dropout:
+            self.add_noise_seed()
+
+    def dropout_features(self, x, training, stream=0):
+        """Dropout of `x` in training (stateless, seeded by the checkpointed seed and step); identity otherwise."""
+        if not (training and self.dropout):
+            return x
+        return tf.nn.experimental.stateless_dropout(x, self.dropout, seed=self.training_seed(stream))
 
     def build_for_data(self):
         """Creates the weights (subclasses implement `build`) and traces one call."""
@@ -93,9 +119,9 @@ class AutoregressiveModel(GenerativeModel):
 
     # -- likelihood -------------------------------------------------------
 
-    def log_prob(self, x):
-        """Exact log-likelihood in nats of each example: [B]."""
-        return losses.categorical_log_prob(self(x), x)
+    def log_prob(self, x, training=False):
+        """Exact log-likelihood in nats of each example: [B] (`training`: with dropout, if any)."""
+        return losses.categorical_log_prob(self(x, training=training), x)
 
     def log_prob_sequential(self, x):
         """`log_prob` computed one position at a time through the sampling loop.
@@ -132,7 +158,7 @@ class AutoregressiveModel(GenerativeModel):
 
     def train_step(self, data):
         with tf.GradientTape() as tape:
-            nll = -self.log_prob(data)
+            nll = -self.log_prob(data, training=True)
             # Optimise the per-position mean so the learning rate does not depend on the example size.
             loss = losses.replica_mean(nll) / self.num_positions
             # Identity unless a LossScaleOptimizer (float16) scales it.

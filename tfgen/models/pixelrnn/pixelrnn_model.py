@@ -30,6 +30,8 @@ class PixelRNN(AutoregressiveImageModel):
         image_shape: (height, width, channels).
         units: LSTM cells per layer. Defaults to 512, as in the exercise.
         num_layers: stacked LSTM layers. Defaults to 1.
+        dropout, weight_decay: see `AutoregressiveModel`; dropout acts on the features the
+            logits are read from and that feed the next layer.
 
     Example:
         >>> model = PixelRNN(num_classes=167, image_shape=(20, 20, 1), units=64)
@@ -62,6 +64,7 @@ class PixelRNN(AutoregressiveImageModel):
             if i:
                 self.projections[i - 1].build((None, steps, self.units))
         self.head.build((None, steps, self.units))
+        self.build_noise_seed()
         self.built = True
 
     def training_flops_per_example(self):
@@ -84,7 +87,7 @@ class PixelRNN(AutoregressiveImageModel):
         h = None
         for i, lstm in enumerate(self.lstms):
             gates = self.embedding(tf.transpose(previous)) if i == 0 else self.projections[i - 1](h)
-            h = lstm(gates, time_major=True)
+            h = self.dropout_features(lstm(gates, time_major=True), training, stream=i)
         logits = tf.transpose(self.head(h), [1, 0, 2])
         return tf.reshape(logits, [batch, *self.image_shape, self.num_classes])
 

@@ -34,6 +34,8 @@ class PixelNetwork(AutoregressiveImageModel):
         embedding_dim: learned embedding size per channel value.
         input_kernel: size of the first (mask A) convolution. Defaults to 7.
         head_units: features of the 1x1 layer before the logits.
+        dropout, weight_decay: see `AutoregressiveModel`; dropout acts on the features the
+            logits are read from (the residual stream after the last block).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class PixelNetwork(AutoregressiveImageModel):
             block.build((None, h, w, 2 * self.units))
         self.hidden_conv.build((None, h, w, 2 * self.units))
         self.logits_conv.build((None, h, w, self.head_units))
+        self.build_noise_seed()
         self.built = True
 
     def embed(self, images):
@@ -108,15 +111,15 @@ class PixelNetwork(AutoregressiveImageModel):
         x = self.input_conv(self.embed(images))
         for block in self.blocks:
             x = block(x, compiled=compiled)
-        return self.head(x)
+        return self.head(self.dropout_features(x, training))
 
-    def log_prob(self, images):
+    def log_prob(self, images, training=False):
         # Training and evaluation run recurrences as XLA-compiled loops (fast
         # on CPU, not exportable); `call`'s default, used by the samplers and
         # the exported signatures, is the unrolled builtin-op graph. Same
         # numbers: the conformance tests compare log_prob with the sampler's
         # per-pixel log-probabilities and the exports with log_prob.
-        return losses.categorical_log_prob(self(images, compiled=True), images)
+        return losses.categorical_log_prob(self(images, training=training, compiled=True), images)
 
     def training_flops_per_example(self):
         """Multiply-add FLOPs of one training example (forward + backward = 3x forward).
