@@ -40,6 +40,10 @@ class Config:
             on a time budget checkpoints less often (vae `long170`).
         early_stopping: stop after this many epochs without a better
             validation score (None: train every epoch).
+        dataset: the dataset the config is made for, the training's default
+            when none is named (None: the model's default dataset).
+        flip: mirror training examples left-right at random (only for data
+            whose DataSpec is flippable, e.g. pokemon).
         description: one line for `--help` and the docs.
     """
 
@@ -50,6 +54,8 @@ class Config:
     jit_compile: bool = False
     checkpoint_every: int = 100
     early_stopping: int | None = None
+    dataset: str | None = None
+    flip: bool = False
     description: str = ""
 
     def replace(self, **changes):

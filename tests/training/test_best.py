@@ -1,6 +1,7 @@
 """Keeping the best checkpoint and stopping early (issue 20): which one is kept, who uses it, what survives a crash."""
 
 import json
+import time
 
 import keras
 import numpy as np
@@ -73,6 +74,40 @@ def test_early_stopping_stops_after_patience_epochs_without_improvement(tmp_path
     summary = trainer.train(options(tmp_path, epochs=10, learning_rate=0.0, early_stopping=2, callbacks=(seen,)))
     assert [s for s, _ in seen.seen] == [3, 6, 9]
     assert summary["steps"] == 9 and summary["stopped_early"] and summary["best"]["step"] == 3
+
+
+class Clock(keras.callbacks.Callback):
+    """Makes every epoch take at least `seconds` of wall time; records when training began and each epoch ended."""
+
+    def __init__(self, seconds):
+        super().__init__()
+        self.seconds, self.began, self.ends = seconds, None, []
+
+    def on_train_begin(self, logs=None):
+        self.began = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        time.sleep(self.seconds)
+        self.ends.append(time.time())
+
+
+def test_a_time_budget_stops_at_the_first_epoch_end_after_it(tmp_path):
+    clock, budget = Clock(1.5), 8.0
+    summary = trainer.train(options(tmp_path, epochs=20, max_minutes=budget / 60, callbacks=(clock,)))
+    used = [end - clock.began for end in clock.ends]
+    assert len(used) < 20, used
+    # Every epoch before the last ended inside the budget, the last one past it (the trainer's clock
+    # starts just after the callbacks' train begin, hence the small allowance).
+    assert all(t < budget + 0.1 for t in used[:-1]) and used[-1] >= budget - 0.1, used
+    assert summary["steps"] == 3 * len(used) and summary["out_of_time"] and not summary["stopped_early"]
+
+
+@pytest.mark.parametrize("changes", [dict(max_minutes=0.0), dict(max_minutes=5.0, strategy="multi_worker")])
+def test_a_time_budget_that_cannot_work_is_refused(tmp_path, changes):
+    from tfgen.errors import InvalidArgumentError
+
+    with pytest.raises(InvalidArgumentError, match="max_minutes"):
+        trainer.train(options(tmp_path, **changes))
 
 
 def test_a_crash_while_writing_a_new_best_leaves_the_old_one_usable(tmp_path):

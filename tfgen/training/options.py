@@ -41,7 +41,9 @@ class TrainOptions:
 
     model: str = _option("pixelrnn", "Registered model.", "enum", choices=_models)
     config: str = _option("default", "Named config of the model (always 'default' and 'tiny').", "string")
-    dataset: str | None = _option(None, "Dataset; defaults to the model's own.", "enum", choices=_datasets)
+    dataset: str | None = _option(
+        None, "Dataset; defaults to the config's, else the model's own.", "enum", choices=_datasets
+    )
     data_dir: str | None = _option(
         None, "Dataset source: the pokemon text files' folder, or a prepared TFDS dir for binarized_mnist.", "string"
     )
@@ -66,14 +68,23 @@ class TrainOptions:
         "and export use it unless told --checkpoint=latest.",
         "bool",
     )
-    flip: bool = _option(
-        False, "Mirror training images left-right at random (datasets where that is valid, e.g. pokemon).", "bool"
+    flip: bool | None = _option(
+        None,
+        "Mirror training images left-right at random (datasets where that is valid, e.g. pokemon; "
+        "default: the config's).",
+        "bool",
     )
     early_stopping: int | None = _option(
         None,
         "Stop after this many epochs without a better validation score (default: the config's, usually none).",
         "integer",
         lower_bound=1,
+    )
+    max_minutes: float | None = _option(
+        None,
+        "Stop at the first epoch end after this many minutes of this run's wall time (a training budget; "
+        "not with multi_worker, whose workers must agree on the last step).",
+        "float",
     )
     strategy: str = _option(
         "default", "tf.distribute strategy; multi_worker reads TF_CONFIG.", "enum", choices=_strategies

@@ -51,16 +51,21 @@ def default_optimizers(model, learning_rate):
 def _resolve(options):
     """(options with defaults filled in, the model's registry entry, its config with the options applied)."""
     spec = registry.get(options.model)
-    options = options.resolved(spec.default_dataset)
     cfg = spec.config(options.config)
+    options = options.resolved(cfg.dataset or spec.default_dataset)
     changes = {
         k: getattr(options, k)
-        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every", "early_stopping")
+        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every", "early_stopping", "flip")
         if getattr(options, k) is not None
     }
     cfg = cfg.replace(**changes)
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
+    if options.max_minutes is not None and (options.max_minutes <= 0 or options.strategy == "multi_worker"):
+        raise InvalidArgumentError(
+            f"--max_minutes={options.max_minutes}: needs a positive number of minutes and a strategy other than "
+            "multi_worker (each worker's clock would pick its own last step)"
+        )
     if cfg.jit_compile and options.strategy != "default":
         if options.jit_compile:  # asked for on the command line: refuse rather than ignore it
             raise InvalidArgumentError(
@@ -220,7 +225,7 @@ class _Training:
             raise InvalidArgumentError(
                 f"batch size {self.global_batch} does not divide over {strategy.num_replicas_in_sync} replicas"
             )
-        if options.flip and not self.data_spec.flippable:
+        if cfg.flip and not self.data_spec.flippable:
             raise InvalidArgumentError(
                 f"--flip: mirrored {self.data_spec.name} examples are not valid examples "
                 "(flip augmentation is for data that faces either way, e.g. pokemon)"
@@ -233,6 +238,7 @@ class _Training:
         self.last_validation = (None, None, None)  # (step, metrics, count) of the newest validation
         self.best = wd.read_best(self.workdir) if options.keep_best else None  # a resumed run keeps its best
         self.stopped_early = False
+        self.out_of_time = False
 
     def step_count(self):
         return int(self.step.numpy())
@@ -325,7 +331,7 @@ class _Training:
                 skip=skip,
                 num_examples=self.num_train,
                 input_context=ctx,
-                flip=options.flip,
+                flip=self.cfg.flip,
             )
 
         batches = iter(strategy.distribute_datasets_from_function(dataset_fn))
@@ -347,6 +353,11 @@ class _Training:
         now = self.step_count()
         if now % self.steps_per_epoch == 0 or now == self.total_steps:
             self.validate(epoch, now)
+        minutes = (time.time() - self.start_time) / 60
+        if options.max_minutes and minutes >= options.max_minutes and now < self.total_steps:
+            self.log(f"  out of time: {minutes:.1f} of --max_minutes={options.max_minutes:g} used", flush=True)
+            self.out_of_time = True
+            self.total_steps = now
 
     def _train_step(self, batches):
         options = self.options
@@ -442,6 +453,7 @@ class _Training:
             "weights_sha256": weights_digest(model),
             "best": self.best,
             "stopped_early": self.stopped_early,
+            "out_of_time": self.out_of_time,
         }
         if self.chief:
             if options.num_previews:

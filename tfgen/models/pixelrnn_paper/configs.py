@@ -25,6 +25,23 @@ TINY = Config(
 
 PAPER_MODEL = dict(units=16, num_layers=7, embedding_dim=4, head_units=32)
 
+# `pokemon`: 167 palette colours want a wider embedding and head than 2 grey levels; 668 sprites
+# want dropout, weight decay and mirrored sprites. Epochs fit 20 budget minutes (docs/RESULTS.md).
+POKEMON_MODEL = dict(units=32, num_layers=4, embedding_dim=16, head_units=128, dropout=0.3, weight_decay=0.01)
+
+
+def pokemon(epochs, description, **model):
+    return Config(
+        model=dict(POKEMON_MODEL, **model),
+        batch_size=32,
+        learning_rate=2e-3,
+        epochs=epochs,
+        dataset="pokemon",
+        flip=True,
+        description=description + ", regularised for the 668 Pokemon sprites (20 budget minutes)",
+    )
+
+
 ROW_LSTM_CONFIGS = {
     "default": Config(
         model=dict(units=16, num_layers=4, embedding_dim=4, head_units=64),
@@ -40,6 +57,7 @@ ROW_LSTM_CONFIGS = {
         epochs=200,
         description="7 Row LSTM layers of 16 units, the shape of the paper's MNIST Diagonal BiLSTM",
     ),
+    "pokemon": pokemon(100, "4 Row LSTM layers of 32 units"),
     "tiny": TINY,
 }
 
@@ -58,6 +76,7 @@ DIAGONAL_BILSTM_CONFIGS = {
         epochs=200,
         description="the paper's binarized MNIST model: 7 Diagonal BiLSTM layers of 16 units (79.20 nats)",
     ),
+    "pokemon": pokemon(100, "4 Diagonal BiLSTM layers of 32 units"),
     "tiny": TINY,
 }
 
@@ -75,6 +94,9 @@ PIXELCNN_CONFIGS = {
         learning_rate=1e-3,
         epochs=200,
         description="7 residual blocks of 3x3 masked convolutions, 32-feature stream",
+    ),
+    "pokemon": pokemon(
+        100, "8 residual blocks of 3x3 masked convolutions, 64-feature stream", num_layers=8, kernel_size=3
     ),
     "tiny": TINY,
 }
