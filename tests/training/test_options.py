@@ -2,6 +2,7 @@
 
 import pytest
 
+from tfgen import registry
 from tfgen.training import trainer
 
 
@@ -38,3 +39,15 @@ def test_checkpoint_cadence_comes_from_the_config_unless_a_flag_sets_it():
     assert cfg.checkpoint_every == 7
     with pytest.raises(ValueError, match="checkpoint_every must be >= 1"):
         trainer._resolve(trainer.TrainOptions(model="vae", config="long170", checkpoint_every=0))
+
+
+@pytest.mark.parametrize("name", ["pixelrnn", "row_lstm", "diagonal_bilstm", "pixelcnn"])
+def test_a_pokemon_config_trains_on_flipped_pokemon_unless_told_otherwise(name):
+    options, _, cfg = trainer._resolve(trainer.TrainOptions(model=name, config="pokemon"))
+    assert options.dataset == "pokemon" and cfg.flip and cfg.model["dropout"] > 0
+    assert options.workdir == f"runs/{name}-pokemon-pokemon"
+    options, _, cfg = trainer._resolve(trainer.TrainOptions(model=name, config="pokemon", dataset="digits", flip=False))
+    assert options.dataset == "digits" and not cfg.flip
+    # Other configs keep the model's own dataset and no flips.
+    options, _, cfg = trainer._resolve(trainer.TrainOptions(model=name, config="tiny"))
+    assert options.dataset == registry.get(name).default_dataset and not cfg.flip
