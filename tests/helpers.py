@@ -32,7 +32,7 @@ IN_CI = is_ci(os.environ.get("CI"))
 # Models whose train_step draws random numbers (reparameterisation noise, word
 # dropout, generator noise, Langevin chains). Every other model's step is a
 # deterministic function of its weights and batch.
-STOCHASTIC_TRAINING = {"vae", "draw", "sentence_vae", "dcgan", "gran", "energy"}
+STOCHASTIC_TRAINING = {"vae", "draw", "sentence_vae", "dcgan", "gran", "energy", "pixelcnn"}  # pixelcnn: dropout
 
 
 def shared_data_root():

@@ -32,7 +32,7 @@ def batch():
 @pytest.mark.parametrize("name", MODELS)
 def test_dropout_acts_in_training_only(name):
     x = batch()
-    plain, dropped = build(name), build(name, dropout=0.5)
+    plain, dropped = build(name, dropout=0.0), build(name, dropout=0.5)
     # Same initial weights apart from the dropout model's noise seed.
     plain_weights = {w.path: w for w in plain.weights}
     for w in dropped.weights:
@@ -50,28 +50,47 @@ def test_dropout_acts_in_training_only(name):
 
 
 @pytest.mark.parametrize("name", ["pixelrnn", "pixelcnn"])
-def test_training_with_dropout_is_reproducible_and_masks_change_per_step(name):
+def test_the_mask_follows_the_step_and_the_seed_and_reaches_the_train_step(name):
+    x = batch()
+    model = build(name, dropout=0.5)
+    model.optimizer.build(model.trainable_variables)
+    first = model.log_prob(x, training=True).numpy()
+    # With the weights fixed, the next step draws another mask, and so does another noise seed.
+    model.optimizer.iterations.assign(1)
+    assert not np.allclose(model.log_prob(x, training=True), first)
+    model.optimizer.iterations.assign(0)
+    np.testing.assert_array_equal(model.log_prob(x, training=True), first)
+    model.noise_seed.assign(model.noise_seed + 1)
+    assert not np.allclose(model.log_prob(x, training=True), first)
+    model.noise_seed.assign(model.noise_seed - 1)
+    # The train step optimises (and reports) the pass with dropout, not the evaluation pass.
+    reported = float(model.train_step(x)["nll"])
+    assert reported == pytest.approx(float(np.mean(-first)), rel=1e-5)
+    assert abs(reported - float(np.mean(-build(name, dropout=0.0).log_prob(x)))) > 1e-3
+
+
+def test_training_with_dropout_is_reproducible():
     x = batch()
     runs = []
     for _ in range(2):
-        model = build(name, dropout=0.5)
-        first = model.log_prob(x, training=True)
-        model.train_step(x)
-        second = model.log_prob(x, training=True)
-        model.train_step(x)
-        runs.append((first, second, [w.numpy() for w in model.weights]))
-    (a1, a2, wa), (b1, b2, wb) = runs
-    np.testing.assert_array_equal(a1, b1)
-    for u, v in zip(wa, wb):
+        model = build("pixelcnn", dropout=0.5)
+        for _ in range(2):
+            model.train_step(x)
+        runs.append([w.numpy() for w in model.weights])
+    for u, v in zip(*runs):
         np.testing.assert_array_equal(u, v)
-    # Another step draws another mask: with the weights fixed the pass would still differ.
-    assert not np.allclose(a1, a2)
+
+
+def test_a_model_without_dropout_refuses_it():
+    with pytest.raises(ValueError, match="no dropout"):
+        wavenet = registry.get("wavenet")
+        wavenet.build(wavenet.cls.conformance_spec(), "tiny", dropout=0.1)
 
 
 def test_weight_decay_pulls_weights_to_zero_beside_adam():
     # With the loss's gradient the same for both, AdamW's step differs from Adam's by lr * wd * w.
     x = batch()
-    adam, adamw = build("pixelcnn"), build("pixelcnn", weight_decay=0.5)
+    adam, adamw = build("pixelcnn", dropout=0.0), build("pixelcnn", dropout=0.0, weight_decay=0.5)
     assert type(adam.optimizer).__name__ == "Adam" and type(adamw.optimizer).__name__ == "AdamW"
     before = [w.numpy() for w in adamw.trainable_weights]
     adam.train_step(x)

@@ -166,7 +166,7 @@ CASES = {
         (
             "flip_on_digits",
             ["--config=tiny", "--flip", "--workdir={tmp}/t6"],
-            "--flip: mirrored digits examples are not valid",
+            "mirrored digits examples are not valid",
         ),
         ("another_run", ["--config=default", "--workdir={no_ckpt}", "--steps=1"], "holds a different run"),
         ("xla_under_mirrored", ["--strategy=mirrored", "--jit_compile"], "XLA cannot compile a step that reads"),

@@ -119,7 +119,7 @@ def test_killed_worker_fails_the_cluster_cleanly_and_a_restart_resumes(tmp_path)
         "--noexport",
         "--num_previews=0",
         "--strategy=multi_worker",
-        "--collective_timeout=8",
+        "--collective_timeout=12",
         f"--workdir={workdir}",
     ]
 

@@ -66,11 +66,14 @@ class AutoregressiveModel(GenerativeModel):
     output_name = "values"
     unit = "position"
     per_position_metric = "bits_per_dim"
+    supports_dropout = False  # True where `call(x, training)` applies `dropout_features`
 
     def __init__(self, num_classes, example_shape, dropout=0.0, weight_decay=0.0, **kwargs):
         super().__init__(**kwargs)
         if not 0.0 <= float(dropout) < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
+        if dropout and not self.supports_dropout:
+            raise ValueError(f"{type(self).__name__} has no dropout (its call ignores training); use dropout=0")
         self.dropout = float(dropout)
         self.weight_decay = float(weight_decay)
         self.num_classes = int(num_classes)

@@ -82,8 +82,8 @@ class TrainOptions:
     )
     max_minutes: float | None = _option(
         None,
-        "Stop at the first epoch end after this many minutes of this run's wall time (a training budget; "
-        "not with multi_worker, whose workers must agree on the last step).",
+        "Stop at the first epoch end after this many minutes of wall time of this invocation (a resumed run "
+        "gets a new budget; not with multi_worker, whose workers must agree on the last step).",
         "float",
     )
     strategy: str = _option(

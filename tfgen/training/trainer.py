@@ -58,7 +58,7 @@ def _resolve(options):
         for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every", "early_stopping", "flip")
         if getattr(options, k) is not None
     }
-    cfg = cfg.replace(**changes)
+    cfg = cfg.replace(**changes, dataset=options.dataset)
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if options.max_minutes is not None and (options.max_minutes <= 0 or options.strategy == "multi_worker"):
@@ -227,8 +227,8 @@ class _Training:
             )
         if cfg.flip and not self.data_spec.flippable:
             raise InvalidArgumentError(
-                f"--flip: mirrored {self.data_spec.name} examples are not valid examples "
-                "(flip augmentation is for data that faces either way, e.g. pokemon)"
+                f"flip augmentation (--flip, or config {options.config!r}): mirrored {self.data_spec.name} examples "
+                "are not valid examples (it is for data that faces either way, e.g. pokemon); use --noflip"
             )
         self.num_train = self.data_spec.num_examples["train"]
         self.steps_per_epoch = pipeline.steps_per_epoch(self.num_train, self.global_batch)

@@ -39,6 +39,8 @@ class PixelRNN(AutoregressiveImageModel):
         >>> images = model.sample(model.noise(4, seed=0), tf.ones([4]))
     """
 
+    supports_dropout = True
+
     def __init__(self, num_classes, image_shape, units=512, num_layers=1, **kwargs):
         super().__init__(num_classes, image_shape, **kwargs)
         self.units = int(units)

@@ -38,6 +38,8 @@ class PixelNetwork(AutoregressiveImageModel):
             logits are read from (the residual stream after the last block).
     """
 
+    supports_dropout = True
+
     def __init__(
         self, num_classes, image_shape, units=16, num_layers=7, embedding_dim=4, input_kernel=7, head_units=32, **kwargs
     ):
