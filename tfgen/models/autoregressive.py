@@ -110,11 +110,16 @@ class AutoregressiveModel(GenerativeModel):
         if self.dropout:
             self.add_noise_seed()
 
-    def dropout_features(self, x, training, stream=0):
-        """Dropout of `x` in training (stateless, seeded by the checkpointed seed and step); identity otherwise."""
+    def dropout_features(self, x, training, stream=0, noise_shape=None):
+        """Dropout of `x` in training (stateless, seeded by the checkpointed seed and step); identity otherwise.
+
+        `noise_shape` with 1s shares one mask along those axes (e.g. every position of a sequence).
+        """
         if not (training and self.dropout):
             return x
-        return tf.nn.experimental.stateless_dropout(x, self.dropout, seed=self.training_seed(stream))
+        return tf.nn.experimental.stateless_dropout(
+            x, self.dropout, seed=self.training_seed(stream), noise_shape=noise_shape
+        )
 
     def build_for_data(self):
         """Creates the weights (subclasses implement `build`) and traces one call."""
