@@ -48,5 +48,5 @@ def test_a_model_added_by_the_recipe_passes_the_registry_wide_tests():
     )
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     summary = proc.stdout.strip().splitlines()[-1]
-    # Every registry-wide test of those modules ran on it (24 cases), and none was skipped.
-    assert int(re.search(r"(\d+) passed", summary).group(1)) >= 24 and "skipped" not in summary, summary
+    # Every registry-wide test of those modules ran on it (23 cases), and none was skipped.
+    assert int(re.search(r"(\d+) passed", summary).group(1)) >= 23 and "skipped" not in summary, summary
