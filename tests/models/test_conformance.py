@@ -270,18 +270,7 @@ def test_sampling_is_deterministic_given_noise(name):
     assert a.min() >= 0 and a.max() < spec.num_classes
 
 
-# Models whose `sample` still re-runs the whole network per pixel: their fast-sampler
-# case fails until they carry state (strict: it must be removed from here when they do).
-NO_CACHED_SAMPLER = {"row_lstm", "diagonal_bilstm"}
-
-
-@pytest.mark.parametrize(
-    "name, colour",
-    with_colours(
-        AUTOREGRESSIVE,
-        lambda n: pytest.mark.xfail(strict=True, reason="no cached sampler yet") if n in NO_CACHED_SAMPLER else (),
-    ),
-)
+@pytest.mark.parametrize("name, colour", with_colours(AUTOREGRESSIVE))
 def test_fast_sampler_equals_naive_sampler(name, colour):
     from tfgen.models.autoregressive import AutoregressiveModel
 

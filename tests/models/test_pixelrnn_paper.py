@@ -1,7 +1,7 @@
 """Row LSTM, Diagonal BiLSTM and PixelCNN: what the registry-wide conformance tests do not cover.
 
-The cached PixelCNN sampler against the plain one on larger images, wider
-kernels, colour and 256 levels; the output heads; the paper config.
+The cached samplers against the plain ones on larger images, wider kernels,
+colour, 256 levels and a single row; the output heads; the paper config.
 """
 
 import keras
@@ -32,9 +32,12 @@ CACHED_CASES = {
 
 
 @pytest.mark.parametrize("case", sorted(CACHED_CASES))
-def test_cached_pixelcnn_sampler_equals_the_plain_sampler(case):
+@pytest.mark.parametrize("name", PAPER_MODELS)
+def test_cached_sampler_equals_the_plain_sampler(name, case):
     shape, num_classes, overrides = CACHED_CASES[case]
-    model, spec = build("pixelcnn", shape, num_classes, **overrides)
+    if name != "pixelcnn":
+        overrides = {k: v for k, v in overrides.items() if k != "kernel_size"}
+    model, spec = build(name, shape, num_classes, **overrides)
     n = 4
     noise, temperature = model.noise(n, 5), tf.fill([n], 0.8)
     cached = tf.function(model.sample)(noise, temperature).numpy()
@@ -50,8 +53,9 @@ def test_cached_pixelcnn_sampler_equals_the_plain_sampler(case):
     np.testing.assert_allclose(lp_cached.numpy(), lp_plain.numpy(), rtol=1e-5, atol=1e-5)
 
 
-def test_cached_sampler_completes_like_the_plain_sampler():
-    model, spec = build("pixelcnn", (5, 6, 3), 4)
+@pytest.mark.parametrize("name", PAPER_MODELS)
+def test_cached_sampler_completes_like_the_plain_sampler(name):
+    model, spec = build(name, (5, 6, 3), 4)
     images = tf.constant(np.random.default_rng(2).integers(0, 4, (3, 5, 6, 3)), tf.int32)
     num_known = tf.constant([0, 17, 61])
     noise, temperature = model.noise(3, 1), tf.ones([3])

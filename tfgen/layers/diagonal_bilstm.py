@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from tfgen.layers.compiled_loop import compiled_loop
 from tfgen.layers.masked_conv import MaskedConv2D
-from tfgen.layers.row_lstm import forget_bias_init, lstm_scan, lstm_update
+from tfgen.layers.row_lstm import forget_bias_init, lstm_scan, lstm_update, put_column
 from tfgen.layers.skew import shift_down, skew, unskew
 
 
@@ -120,6 +120,62 @@ class DiagonalBiLSTM(keras.layers.Layer):
         hidden = unskew(tf.transpose(hidden, [1, 2, 0, 3]), width)
         left, right = hidden[:batch], tf.reverse(hidden[batch:], axis=[2])
         return left + shift_down(right)
+
+    # -- one pixel at a time, for the cached sampler ----------------------------
+    # In image coordinates the left-to-right LSTM's (h, c) at (i, j) follows
+    # from h(i - 1, j), (h, c)(i, j - 1) and the gates at (i, j): one cell
+    # update per pixel. The right-to-left LSTM's state at (i, j) needs the
+    # rest of row i, and the layer reads it one row down, so it runs once per
+    # finished row: on the first pixel of row i it sweeps row i - 1 from right
+    # to left (W cell updates) using that row's stored gates and row i - 2's
+    # states. Per image that is 2 H W cell updates per layer, as in `call`.
+
+    def initial_cache(self, batch, width, dtype):
+        h = self.units
+
+        def row(f):
+            return tf.zeros([batch, width + 1, f], dtype)
+
+        # Left-to-right (h, c) of rows i - 1 and i, stored at column + 1 (column 0 is the
+        # image's left border); the right-to-left gates of row i and its states of row i - 1.
+        return (row(h), row(h), row(h), row(4 * h), tf.zeros([batch, width, h], dtype))
+
+    def step_at(self, x, cache, i, j, new_row):
+        """The hidden state at (i, j) [B, units] from the layer's input there x [B, F]."""
+        h = self.units
+        h_above, h_row, c_row, right_gates, right_above = cache
+        kernel, bias = tf.cast(self.state_kernel, x.dtype), tf.cast(self.bias, x.dtype)
+        # Only the first pixel of a row below the first sweeps (a cond, so other pixels skip the work).
+        right_above = tf.cond(
+            tf.logical_and(new_row, i > 0),
+            lambda: self._sweep_right_to_left(right_gates[:, 1:], right_above, kernel[1], bias[1]),
+            lambda: right_above,
+        )
+        h_above = tf.where(new_row, h_row, h_above)
+        h_row, c_row, right_gates = (tf.where(new_row, tf.zeros_like(b), b) for b in (h_row, c_row, right_gates))
+        gates = self.input_to_state.apply_to_patch(x[:, None, None, :])
+        window = tf.concat([tf.gather(h_above, j + 1, axis=1), tf.gather(h_row, j, axis=1)], axis=-1)
+        state, c = lstm_update(gates[:, : 4 * h] + bias[0] + tf.matmul(window, kernel[0]), tf.gather(c_row, j, axis=1))
+        cache = (
+            h_above,
+            put_column(h_row, j + 1, state),
+            put_column(c_row, j + 1, c),
+            put_column(right_gates, j + 1, gates[:, 4 * h :]),
+            right_above,
+        )
+        return state + tf.gather(right_above, j, axis=1), cache
+
+    def _sweep_right_to_left(self, gates, above, kernel, bias):
+        """Right-to-left states of a finished row [B, W, h] from its gates [B, W, 4h] and the row above's states."""
+        width = gates.shape[1]
+
+        def step(k, state, c):
+            column = width - 1 - k
+            window = tf.concat([tf.gather(above, column, axis=1), state], axis=-1)
+            return lstm_update(tf.gather(gates, column, axis=1) + bias + tf.matmul(window, kernel), c)
+
+        zeros = tf.zeros_like(above[:, 0])
+        return tf.reverse(tf.transpose(lstm_scan(step, width, zeros, exportable=True), [1, 0, 2]), axis=[1])
 
     def get_config(self):
         return {**super().get_config(), "units": self.units, "num_channels": self.num_channels}

@@ -58,6 +58,26 @@ class ResidualConvBlock(keras.layers.Layer):
         return x + self.expand(y)
 
     # -- one position at a time, for the cached sampler ------------------------
+    # The protocol every residual block follows (`PixelNetwork._step_state`):
+    # `initial_cache(batch, width, dtype)` and `step_at(x, cache, i, j,
+    # new_row) -> (output [B, 2h], cache)` with x the block's input at
+    # (i, j) [B, 2h]; new_row is true on the first step of row i.
+
+    def initial_cache(self, batch, width, dtype):
+        """The last k//2 + 1 rows of the middle convolution's input, zero-padded left and right."""
+        rows, pad = self.kernel_size // 2 + 1, self.kernel_size // 2
+        return tf.zeros([batch, rows, width + 2 * pad, self.units], dtype)
+
+    def step_at(self, x, cache, i, j, new_row):
+        del i
+        k, pad = self.kernel_size, self.kernel_size // 2
+        rows, cols = cache.shape[1], cache.shape[2]
+        shifted = tf.concat([cache[:, 1:], tf.zeros_like(cache[:, :1])], axis=1)
+        cache = tf.where(new_row, shifted, cache)
+        # The new position's slot: the cache's last row, column j (+ padding).
+        write = tf.reshape(tf.one_hot((rows - 1) * cols + j + pad, rows * cols) > 0, [1, rows, cols, 1])
+        cache = tf.where(write, self.conv_input_at(x)[:, None, None, :], cache)
+        return self.output_at(x, tf.gather(cache, j + tf.range(k), axis=2)), cache
 
     def conv_input_at(self, x):
         """The middle convolution's input at one position: [B, 2h] -> [B, h]."""
@@ -113,6 +133,15 @@ class ResidualRecurrentBlock(keras.layers.Layer):
     def call(self, x, compiled=False):
         # compiled: the recurrent layer's XLA loop instead of the exportable unrolled one (see RowLSTM).
         return x + self.expand(self.recurrent(x, compiled=compiled))
+
+    # -- one position at a time, for the cached sampler (see ResidualConvBlock) --
+
+    def initial_cache(self, batch, width, dtype):
+        return self.recurrent.initial_cache(batch, width, dtype)
+
+    def step_at(self, x, cache, i, j, new_row):
+        hidden, cache = self.recurrent.step_at(x, cache, i, j, new_row)
+        return x + self.expand.apply_to_patch(hidden[:, None, None, :]), cache
 
     def get_config(self):
         return {**super().get_config(), "kind": self.kind, "units": self.units, "num_channels": self.num_channels}

@@ -94,6 +94,12 @@ def rows_loop(gates, kernel, kernel_width, exportable=False):
     return lstm_scan(lambda i, h, c: row_step(h, c, gates[i], kernel, kernel_width), gates.shape[0], zeros, exportable)
 
 
+def put_column(buffer, index, value):
+    """buffer [B, N, F] with entry `index` (scalar tensor) replaced by value [B, F]; a mask, so TFLite converts it."""
+    here = tf.reshape(tf.equal(tf.range(buffer.shape[1]), index), [1, -1, 1])
+    return tf.where(here, value[:, None, :], buffer)
+
+
 class RowLSTM(keras.layers.Layer):
     """Row LSTM layer: [B, H, W, F] -> hidden states [B, H, W, units].
 
@@ -138,6 +144,35 @@ class RowLSTM(keras.layers.Layer):
         else:
             rows = rows_loop(rows, kernel, self.kernel_width, exportable=True)
         return tf.transpose(rows, [1, 0, 2, 3])
+
+    # -- one pixel at a time, for the cached sampler ----------------------------
+    # Pixel (i, j) needs this layer's input on row i up to column j and the
+    # (h, c) of row i - 1: the cache holds row i's inputs and the (h, c) of
+    # rows i - 1 and i, so a pixel costs one cell update instead of the image.
+
+    def initial_cache(self, batch, width, dtype):
+        pad = self.kernel_width // 2
+        features = self.input_to_state.kernel.shape[2]
+
+        def row(f):
+            return tf.zeros([batch, width + 2 * pad, f], dtype)
+
+        # (inputs of row i, h of row i - 1, c of row i - 1, h of row i, c of row i), padded like the convolutions.
+        return (row(features), row(self.units), row(self.units), row(self.units), row(self.units))
+
+    def step_at(self, x, cache, i, j, new_row):
+        """The hidden state at (i, j) [B, units] from the layer's input there x [B, F]."""
+        del i
+        k, pad = self.kernel_width, self.kernel_width // 2
+        inputs, h_above, c_above, h_row, c_row = cache
+        h_above, c_above = tf.where(new_row, h_row, h_above), tf.where(new_row, c_row, c_above)
+        inputs = put_column(tf.where(new_row, tf.zeros_like(inputs), inputs), j + pad, x)
+        window = j + tf.range(k)
+        gates = self.input_to_state.apply_to_patch(tf.gather(inputs, window, axis=1)[:, None])
+        above = tf.reshape(tf.gather(h_above, window, axis=1), [-1, k * self.units])
+        z = gates + tf.cast(self.bias, x.dtype) + tf.matmul(above, tf.cast(self.state_kernel, x.dtype))
+        h, c = lstm_update(z, tf.gather(c_above, j + pad, axis=1))
+        return h, (inputs, h_above, c_above, put_column(h_row, j + pad, h), put_column(c_row, j + pad, c))
 
     def get_config(self):
         return {

@@ -1,9 +1,10 @@
 """Row LSTM and Diagonal BiLSTM networks ([1], sections 3.1-3.2, table 1).
 
-Both sample through the base class's loop, which re-runs the whole network
-on the canvas for every pixel channel (`_step_state` is not overridden): the
-recurrences are unrolled over rows/columns, so every step is builtin TFLite
-ops and the exported samplers convert.
+Both sample with the cached sampler of `PixelNetwork`, one pixel per step
+with the recurrent state carried from pixel to pixel (`step_at` of
+`tfgen.layers.RowLSTM` and `tfgen.layers.DiagonalBiLSTM`): linear in the
+number of pixels where the plain sampler (`sample_naive`) is quadratic. Every
+step is builtin TFLite ops, so the exported samplers convert.
 
 [1] van den Oord, Kalchbrenner, Kavukcuoglu 2016, "Pixel Recurrent Neural
     Networks", arXiv:1601.06759.
