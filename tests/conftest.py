@@ -61,6 +61,7 @@ def pytest_collection_modifyitems(config, items):
             if definitions and definitions[-1].scope == "module":
                 params = getattr(item, "callspec", None)
                 param = params.params.get(name) if params else None
-                shared.append(f"{item.module.__name__}.{name}" + ("" if param is None else f"[{param}]"))
+                # No brackets in a group name: xdist ignores a group suffix followed by "]".
+                shared.append(f"{item.module.__name__}.{name}" + ("" if param is None else f"={param}"))
         if shared:
             item.add_marker(pytest.mark.xdist_group("+".join(sorted(shared))))

@@ -31,12 +31,17 @@ CACHED_CASES = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(CACHED_CASES))
-@pytest.mark.parametrize("name", PAPER_MODELS)
+@pytest.mark.parametrize(
+    "name, case",
+    [
+        (name, case)
+        for name in PAPER_MODELS
+        for case in sorted(CACHED_CASES)
+        if name == "pixelcnn" or "kernel_size" not in CACHED_CASES[case][2]  # the recurrent blocks have none
+    ],
+)
 def test_cached_sampler_equals_the_plain_sampler(name, case):
     shape, num_classes, overrides = CACHED_CASES[case]
-    if name != "pixelcnn":
-        overrides = {k: v for k, v in overrides.items() if k != "kernel_size"}
     model, spec = build(name, shape, num_classes, **overrides)
     n = 4
     noise, temperature = model.noise(n, 5), tf.fill([n], 0.8)
@@ -48,8 +53,10 @@ def test_cached_sampler_equals_the_plain_sampler(name, case):
     images = tf.constant(np.random.default_rng(1).integers(0, num_classes, (n, *shape)), tf.int32)
     everything = tf.fill([n], model.num_pixels)
     plain_step = AutoregressiveImageModel._step_state.__get__(model)
-    _, lp_cached = model._autoregress(images, everything, noise, temperature)
-    _, lp_plain = model._autoregress(images, everything, noise, temperature, step=plain_step)
+    _, lp_cached = tf.function(model._autoregress)(images, everything, noise, temperature)
+    _, lp_plain = tf.function(lambda *a: model._autoregress(*a, step=plain_step))(
+        images, everything, noise, temperature
+    )
     np.testing.assert_allclose(lp_cached.numpy(), lp_plain.numpy(), rtol=1e-5, atol=1e-5)
 
 
@@ -60,8 +67,8 @@ def test_cached_sampler_completes_like_the_plain_sampler(name):
     num_known = tf.constant([0, 17, 61])
     noise, temperature = model.noise(3, 1), tf.ones([3])
     plain_step = AutoregressiveImageModel._step_state.__get__(model)
-    cached, _ = model._autoregress(images, num_known, noise, temperature)
-    plain, _ = model._autoregress(images, num_known, noise, temperature, step=plain_step)
+    cached, _ = tf.function(model._autoregress)(images, num_known, noise, temperature)
+    plain, _ = tf.function(lambda *a: model._autoregress(*a, step=plain_step))(images, num_known, noise, temperature)
     np.testing.assert_array_equal(cached.numpy(), plain.numpy())
 
 

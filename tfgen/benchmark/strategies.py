@@ -28,6 +28,12 @@ FLAGS = [
 ]
 
 
+def dataset_args(dataset=None, data_dir=None):
+    """train.py's data flags: --dataset only when given, so that each config otherwise trains on its own
+    dataset (a config may name one: `pokemon`) or else the model's default, as `tools/train.py` resolves it."""
+    return ([f"--dataset={dataset}"] if dataset else []) + ([f"--data_dir={data_dir}"] if data_dir else [])
+
+
 def run_one(model, config, dataset_args, steps, setup_args, flag_args, batch_size=None):
     with tempfile.TemporaryDirectory() as tmp:
         command = [
@@ -73,6 +79,7 @@ def table_rows(model, configs, dataset_args, steps):
                 rows.append(
                     {
                         "config": config,
+                        "dataset": summary.get("dataset"),
                         "strategy": setup,
                         "precision/XLA": flag_name,
                         "examples_per_s": rate,
