@@ -60,7 +60,7 @@ def sample_workdir(
     temps = tf.fill([num], float(temperature))
     spec = run.data_spec
     if cover is None:
-        drawn = tf.function(model.sample)(noise, temps).numpy()
+        drawn = model.sampler()(noise, temps).numpy()
         if spec.kind == "audio":
             visualize.write_clips(out, drawn, spec.num_classes, spec.sample_rate)
         else:
@@ -70,9 +70,7 @@ def sample_workdir(
     originals = np.stack(list(source.take(num).as_numpy_iterator()))
     n = len(originals)
     known = int(round(model.num_positions * (1 - cover)))
-    completed = tf.function(model.complete)(
-        tf.constant(originals, tf.int32), tf.fill([n], known), noise[:n], temps[:n]
-    ).numpy()
+    completed = model.completer()(tf.constant(originals, tf.int32), tf.fill([n], known), noise[:n], temps[:n]).numpy()
     if spec.kind == "audio":
         # Each original above its completion; the line marks where the known part ends.
         pairs = np.stack([x for pair in zip(originals, completed) for x in pair])

@@ -22,7 +22,8 @@ the VAE's.
     python tools/benchmark.py --model=wavenet
 
 WaveNet on 1-second 8 kHz windows: training samples/s, and generation
-samples/s at batch 1 of the queue sampler, the naive sampler (the baseline),
+samples/s at batch 1 of the queue sampler (XLA-compiled and not), the naive
+sampler (the baseline),
 the SavedModel and each TFLite variant, with their real-time factors.
 """
 
@@ -176,6 +177,7 @@ def training_and_sampling():
         "fraction_of_matmul": train["gflops"] / matmul,
         **sample,
         "sample_vs_naive": sample["sample_images_per_s"] / sample["naive_images_per_s"],
+        "xla_vs_naive": sample["xla_sample_images_per_s"] / sample["naive_images_per_s"],
     }
     print(f"training (batch {FLAGS.train_batch}) and sampling (batch {FLAGS.sample_batch}):")
     print(
@@ -199,8 +201,10 @@ def training_and_sampling():
             [
                 "model",
                 "sample_images_per_s",
+                "xla_sample_images_per_s",
                 "naive_images_per_s",
                 "sample_vs_naive",
+                "xla_vs_naive",
                 "same_samples",
             ],
         )

@@ -13,7 +13,7 @@ def test_architecture_rows_report_training_and_both_samplers():
         assert row["train_examples_per_s"] > 0 and row["train_gflops"] > 0 and row["params"] > 0
         assert 0 < row["fraction_of_matmul"] < 1  # of a (made-up) 100 GFLOP/s matmul: these are tiny models
         assert row["plain_images_per_s"] > 0
-        assert row["same_samples"] is True and row["cached_images_per_s"] > 0
+        assert row["same_samples"] is True and row["cached_images_per_s"] > 0 and row["xla_images_per_s"] > 0
 
 
 def test_pixelrnn_training_flops_counted_by_hand():

@@ -4,8 +4,9 @@ For each model: training examples/s of its train step, the GFLOP/s that
 implies (from the model's own multiply-add count) against this machine's
 float32 matmul rate measured in the same run, and sampling images/s of the
 plain sampler (the whole network re-run for every pixel) and, where the
-model has one, of its cached sampler, checked to give the same images for
-the same noise.
+model has one, of its cached sampler, as a plain tf.function and
+XLA-compiled (`model.sampler()`, what the tools use), checked to give the
+same images for the same noise.
 """
 
 import numpy as np
@@ -30,6 +31,8 @@ COLUMNS = [
     "plain_images_per_s",
     "cached_images_per_s",
     "cached_vs_plain",
+    "xla_images_per_s",
+    "xla_vs_plain",
     "same_samples",
 ]
 
@@ -62,7 +65,14 @@ def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_b
         cached_images = cached(noise, temperature)
         row["cached_images_per_s"] = sample_batch / time_call(lambda: cached(noise, temperature), warmup=0, repeats=3)
         row["cached_vs_plain"] = row["cached_images_per_s"] / row["plain_images_per_s"]
-        row["same_samples"] = bool(np.array_equal(cached_images.numpy(), plain_images.numpy()))
+        compiled = model.sampler()  # the same loop XLA-compiled: what tools/sample.py runs
+        compiled_images = compiled(noise, temperature)
+        row["xla_images_per_s"] = sample_batch / time_call(lambda: compiled(noise, temperature), warmup=0, repeats=3)
+        row["xla_vs_plain"] = row["xla_images_per_s"] / row["plain_images_per_s"]
+        row["same_samples"] = bool(
+            np.array_equal(cached_images.numpy(), plain_images.numpy())
+            and np.array_equal(compiled_images.numpy(), plain_images.numpy())
+        )
     return row
 
 

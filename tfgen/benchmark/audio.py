@@ -1,10 +1,12 @@
 """WaveNet's speed: training samples/s, and generation samples/s of every way to sample, against real time.
 
 Generation rows, all at batch 1 (one voice, as on a device):
-* queue sampler: `model.sample` (one compiled while loop, per-block queues);
+* queue sampler: `model.sample` (one while loop, per-block queues), XLA-compiled
+  as `model.sampler()` (what tools/sample.py runs) and as a plain tf.function;
 * naive sampler: the same loop re-running the stack over the receptive field
-  for every sample (the baseline; its cost per sample does not depend on the
-  clip's length, so it is timed on a shorter clip with the same network);
+  for every sample (the baseline, `vs_naive` divides by its tf.function row;
+  its cost per sample does not depend on the clip's length, so it is timed
+  on a shorter clip with the same network), also XLA-compiled;
 * SavedModel (loaded as TF Serving loads it) and each TFLite variant
   (float32, float16, int8) of the exported `sample` signature.
 The real-time factor is seconds of audio made per second of compute (above 1:
@@ -64,20 +66,30 @@ def generation_rows(config, seconds=1.0, naive_seconds=0.05, repeats=3, exports=
     def row(sampler, samples_per_s):
         return {"sampler": sampler, "samples_per_s": samples_per_s, "real_time_factor": samples_per_s / rate}
 
-    fast = tf.function(model.sample)
     one = tf.ones([1])
-    fast_s = time_call(lambda: fast(model.noise(1, 0), one), warmup=1, repeats=repeats)
-    rows = [row("queue sampler (tf.function)", spec.num_positions / fast_s)]
+    rows = []
+    for name, fast in (
+        ("queue sampler (XLA, model.sampler)", model.sampler()),
+        ("queue sampler (tf.function)", tf.function(model.sample)),
+    ):
+        fast_s = time_call(lambda f=fast: f(model.noise(1, 0), one), warmup=1, repeats=repeats)
+        rows.append(row(name, spec.num_positions / fast_s))
 
     # The naive sampler on a shorter clip, same weights: equal samples for equal noise, and its time.
     short_spec = speech_shape(naive_seconds)
     short = entry.build(short_spec, config)
     short.set_weights(model.get_weights())
     noise = short.noise(1, 0)
-    naive_fn, fast_short = tf.function(short.sample_naive), tf.function(short.sample)
-    same = bool(np.array_equal(naive_fn(noise, one).numpy(), fast_short(noise, one).numpy()))
+    naive_fn, naive_xla = tf.function(short.sample_naive), tf.function(short.sample_naive, jit_compile=True)
+    naive_samples = naive_fn(noise, one).numpy()
+    same = all(
+        np.array_equal(naive_samples, f(noise, one).numpy())
+        for f in (tf.function(short.sample), short.sampler(), naive_xla)
+    )
     naive_s = time_call(lambda: naive_fn(noise, one), warmup=0, repeats=1)
     rows.append(row("naive sampler (tf.function)", short_spec.num_positions / naive_s))
+    naive_xla_s = time_call(lambda: naive_xla(noise, one), warmup=0, repeats=1)
+    rows.append(row("naive sampler (XLA)", short_spec.num_positions / naive_xla_s))
 
     if exports:
         run = wd.Run("wavenet", config, {}, spec.name, None, spec, 0)
@@ -86,7 +98,7 @@ def generation_rows(config, seconds=1.0, naive_seconds=0.05, repeats=3, exports=
             if r["runtime"].startswith(("SavedModel", "TFLite")):
                 name = r["runtime"] + (f" ({num_threads} thread)" if r["runtime"].startswith("TFLite") else "")
                 rows.append(row(name, r["images_per_s"] * spec.num_positions))
-    naive_rate = rows[1]["samples_per_s"]
+    naive_rate = rows[2]["samples_per_s"]
     for r in rows:
         r["vs_naive"] = r["samples_per_s"] / naive_rate
     return rows, {"same_samples": same, "receptive_field": model.receptive_field, "clip_seconds": seconds}

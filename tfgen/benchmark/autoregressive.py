@@ -67,13 +67,19 @@ def sampling_rate(model_name, config, spec, batch_size, repeats=3, naive_repeats
     noise = model.noise(batch_size, seed=0)
     temperature = tf.ones([batch_size])
     fast = tf.function(model.sample)
+    compiled = model.sampler()  # the same loop XLA-compiled: what tools/sample.py runs
     naive = tf.function(model.sample_naive)
-    fast_images = fast(noise, temperature)
+    fast_images, compiled_images = fast(noise, temperature), compiled(noise, temperature)
     naive_images = naive(noise, temperature)
     fast_s = time_call(lambda: fast(noise, temperature), warmup=0, repeats=repeats)
+    compiled_s = time_call(lambda: compiled(noise, temperature), warmup=0, repeats=repeats)
     naive_s = time_call(lambda: naive(noise, temperature), warmup=0, repeats=naive_repeats)
     return {
         "sample_images_per_s": batch_size / fast_s,
+        "xla_sample_images_per_s": batch_size / compiled_s,
         "naive_images_per_s": batch_size / naive_s,
-        "same_samples": bool(np.array_equal(fast_images.numpy(), naive_images.numpy())),
+        "same_samples": bool(
+            np.array_equal(fast_images.numpy(), naive_images.numpy())
+            and np.array_equal(compiled_images.numpy(), naive_images.numpy())
+        ),
     }

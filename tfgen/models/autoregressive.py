@@ -265,6 +265,20 @@ class AutoregressiveModel(GenerativeModel):
         zeros = tf.zeros([batch, *self.example_shape], tf.int32)
         return self.complete(zeros, tf.zeros([batch], tf.int32), noise, temperature)
 
+    # The in-process samplers (tools/sample.py, training pictures, benchmarks) run the loop
+    # XLA-compiled: each position is a few small ops, so an uncompiled loop spends its time
+    # dispatching them. Measured 1.5x (pixelrnn) to 8x (wavenet), with the same samples (tested;
+    # docs/RESULTS.md). The exported signatures keep the plain graph, which TFLite and TF
+    # Serving run as is.
+
+    def sampler(self):
+        """`sample` as this model's cached XLA-compiled function: (noise, temperature) -> values."""
+        return self.cached_function(self.sample, jit_compile=True)
+
+    def completer(self):
+        """`complete` as this model's cached XLA-compiled function: (x, num_known, noise, temperature) -> values."""
+        return self.cached_function(self.complete, jit_compile=True)
+
     def sample_naive(self, noise, temperature):
         """`sample` by re-running the whole model for every position (a baseline)."""
         batch = tf.shape(noise)[0]
@@ -400,8 +414,8 @@ class AutoregressiveImageModel(AutoregressiveModel):
         """
         from tfgen import visualize
 
-        sample = self.cached_function(self.sample)  # traced already by the monitor's grids
-        complete = self.cached_function(self.complete)
+        sample = self.sampler()  # compiled already by the monitor's grids
+        complete = self.completer()
         samples = sample(self.noise(num_samples, seed), tf.ones([num_samples]))
         n = len(examples)
         rows = []
@@ -428,9 +442,9 @@ class AutoregressiveImageModel(AutoregressiveModel):
         """Samples from fixed noise (seed 1234) at temperature 1, for `SampleGrids`."""
         from tfgen import visualize
 
-        images = self.cached_function(self.sample)(self.noise(NUM_PROBES, PROBE_SEED), tf.ones([NUM_PROBES]))
+        images = self.sampler()(self.noise(NUM_PROBES, PROBE_SEED), tf.ones([NUM_PROBES]))
         return {"samples": visualize.grid(visualize.render(images.numpy(), palette))}
 
     def generate_images(self, num, seed):
         """int32 palette indices [num, H, W, C] sampled at temperature 1, reproducible from an int seed."""
-        return self.cached_function(self.sample)(self.noise(num, seed), tf.ones([num])).numpy()
+        return self.sampler()(self.noise(num, seed), tf.ones([num])).numpy()

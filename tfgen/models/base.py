@@ -143,13 +143,16 @@ class GenerativeModel(keras.Model):
         """The `tfgen.export.signatures.Signature`s the export layer serves."""
         raise NotImplementedError
 
-    def cached_function(self, fn):
-        """`fn` (a bound method) as one cached `tf.function` per model: traced again only for new shapes."""
+    def cached_function(self, fn, jit_compile=False):
+        """`fn` (a bound method) as one cached `tf.function` per model: traced again only for new shapes.
+
+        jit_compile: XLA-compile it (compiled again for each new input shape).
+        """
         cache = self.__dict__.setdefault("_cached_functions", {})  # __dict__: not a tracked Keras attribute
-        name = fn.__name__
-        if name not in cache:
-            cache[name] = tf.function(fn, reduce_retracing=True)
-        return cache[name]
+        key = (fn.__name__, bool(jit_compile))
+        if key not in cache:
+            cache[key] = tf.function(fn, reduce_retracing=True, jit_compile=bool(jit_compile))
+        return cache[key]
 
 
 class PosteriorModel:

@@ -206,8 +206,8 @@ class WaveNet(AutoregressiveModel):
 
         del palette
         num_samples = min(num_samples, 4)  # a second of audio each; a few are enough to listen to
-        sample = self.cached_function(self.sample)
-        complete = self.cached_function(self.complete)
+        sample = self.sampler()
+        complete = self.completer()
         drawn = sample(self.noise(num_samples, seed), tf.ones([num_samples])).numpy()
         examples = np.asarray(examples)[:num_samples]
         n = len(examples)
@@ -228,10 +228,10 @@ class WaveNet(AutoregressiveModel):
         from tfgen import audio
 
         num = min(NUM_PROBES, 4)
-        drawn = self.cached_function(self.sample)(self.noise(num, PROBE_SEED), tf.ones([num])).numpy()
+        drawn = self.sampler()(self.noise(num, PROBE_SEED), tf.ones([num])).numpy()
         return {"samples": audio.spectrogram_sheet([c.samples for c in self._clips(drawn)])}
 
     def generate_audio(self, num, seed, temperature=1.0):
         """Clips sampled from seeded noise."""
-        drawn = self.cached_function(self.sample)(self.noise(num, seed), tf.fill([num], float(temperature)))
+        drawn = self.sampler()(self.noise(num, seed), tf.fill([num], float(temperature)))
         return self._clips(drawn.numpy())
