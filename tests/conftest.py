@@ -45,23 +45,3 @@ def tiny_workdir(tmp_path_factory):
     assert "done: 4 steps" in proc.stdout, proc.stdout
     return workdir
 
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_collection_modifyitems(config, items):
-    """Keeps the tests that share a module-scoped fixture (an export, a trained workdir) on one xdist worker.
-
-    Under `--dist loadgroup` (the project's pytest options) xdist sends tests with the same
-    `xdist_group` to the same worker; without it each worker that runs one of them builds the
-    fixture again, which doubled the cost of most exports and trained workdirs in the suite.
-    """
-    for item in items:
-        shared = []
-        for name in item.fixturenames:
-            definitions = item._fixtureinfo.name2fixturedefs.get(name)
-            if definitions and definitions[-1].scope == "module":
-                params = getattr(item, "callspec", None)
-                param = params.params.get(name) if params else None
-                # No brackets in a group name: xdist ignores a group suffix followed by "]".
-                shared.append(f"{item.module.__name__}.{name}" + ("" if param is None else f"={param}"))
-        if shared:
-            item.add_marker(pytest.mark.xdist_group("+".join(sorted(shared))))
