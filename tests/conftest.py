@@ -44,4 +44,3 @@ def tiny_workdir(tmp_path_factory):
     )
     assert "done: 4 steps" in proc.stdout, proc.stdout
     return workdir
-
