@@ -98,7 +98,7 @@ def generation_rows(config, seconds=1.0, naive_seconds=0.05, repeats=3, exports=
             if r["runtime"].startswith(("SavedModel", "TFLite")):
                 name = r["runtime"] + (f" ({num_threads} thread)" if r["runtime"].startswith("TFLite") else "")
                 rows.append(row(name, r["images_per_s"] * spec.num_positions))
-    naive_rate = rows[2]["samples_per_s"]
+    naive_rate = next(r["samples_per_s"] for r in rows if r["sampler"] == "naive sampler (tf.function)")
     for r in rows:
         r["vs_naive"] = r["samples_per_s"] / naive_rate
     return rows, {"same_samples": same, "receptive_field": model.receptive_field, "clip_seconds": seconds}

@@ -267,9 +267,9 @@ class AutoregressiveModel(GenerativeModel):
 
     # The in-process samplers (tools/sample.py, training pictures, benchmarks) run the loop
     # XLA-compiled: each position is a few small ops, so an uncompiled loop spends its time
-    # dispatching them. Measured 1.5x (pixelrnn) to 8x (wavenet), with the same samples (tested;
-    # docs/RESULTS.md). The exported signatures keep the plain graph, which TFLite and TF
-    # Serving run as is.
+    # dispatching them. `tools/benchmark.py` measured 4-5x for the PixelRNN paper's models and
+    # 10x for WaveNet, with the same samples (docs/RESULTS.md; the conformance tests check
+    # equality). The exported signatures keep the plain graph, which TFLite and TF Serving run.
 
     def sampler(self):
         """`sample` as this model's cached XLA-compiled function: (noise, temperature) -> values."""
