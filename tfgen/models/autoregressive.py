@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from tfgen import losses
 from tfgen.export.signatures import Signature, TensorInput
-from tfgen.models.base import GenerativeModel
+from tfgen.models.base import GenerativeModel, replica_rows
 
 NUM_PROBES, PROBE_SEED = 16, 1234  # the monitoring grid's fixed noise
 
@@ -110,16 +110,22 @@ class AutoregressiveModel(GenerativeModel):
         if self.dropout:
             self.add_noise_seed()
 
-    def dropout_features(self, x, training, stream=0, noise_shape=None):
+    def dropout_features(self, x, training, stream=0, noise_shape=None, batch_axis=0):
         """Dropout of `x` in training (stateless, seeded by the checkpointed seed and step); identity otherwise.
 
-        `noise_shape` with 1s shares one mask along those axes (e.g. every position of a sequence).
+        `noise_shape` with 1s shares one mask along those axes (e.g. every position of a sequence);
+        `batch_axis` says which axis holds the examples, whose masks are drawn through `replica_rows`.
         """
         if not (training and self.dropout):
             return x
-        return tf.nn.experimental.stateless_dropout(
-            x, self.dropout, seed=self.training_seed(stream), noise_shape=noise_shape
-        )
+        seed = self.training_seed(stream)
+        shape = tf.unstack(tf.shape(x)) if noise_shape is None else list(noise_shape)
+        others = shape[:batch_axis] + shape[batch_axis + 1 :]
+        keep = replica_rows(lambda n: tf.random.stateless_uniform([n, *others], seed=seed), shape[batch_axis])
+        if batch_axis:
+            keep = tf.experimental.numpy.moveaxis(keep, 0, batch_axis)
+        keep = tf.cast(keep >= self.dropout, x.dtype)
+        return x * keep / tf.cast(1.0 - self.dropout, x.dtype)
 
     def build_for_data(self):
         """Creates the weights (subclasses implement `build`) and traces one call."""

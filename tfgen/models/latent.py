@@ -22,7 +22,7 @@ from tfgen import losses
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers.image_coders import ImageDecoder, ImageEncoder
 from tfgen.losses import latent as latent_losses
-from tfgen.models.base import GenerativeModel
+from tfgen.models.base import GenerativeModel, replica_rows
 
 
 class LatentImageModel(GenerativeModel):
@@ -193,13 +193,15 @@ class LatentImageModel(GenerativeModel):
         }
 
     def _training_noise(self, shape):
-        """Standard normal noise for a train step: a pure function of the run's seed, the step and the replica.
+        """Standard normal noise [B, ...] for a train step: a function of the run's seed, the step and the example.
 
         Stateless, seeded by checkpointed state (`GenerativeModel.training_seed`),
         so a resumed run draws the same noise as an uninterrupted one, another
-        --seed draws other noise, and replicas draw different noise.
+        --seed draws other noise, and an example's noise does not depend on
+        how the batch is split over replicas (`replica_rows`).
         """
-        return tf.random.stateless_normal(shape, seed=self.training_seed(0))
+        batch, rest = shape[0], list(shape[1:])
+        return replica_rows(lambda n: tf.random.stateless_normal([n, *rest], seed=self.training_seed(0)), batch)
 
     # -- pictures ---------------------------------------------------------
 

@@ -22,6 +22,7 @@ from tfgen import losses, registry
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
+from tfgen.models.base import replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.energy.energy_configs import CONFIGS
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -111,8 +112,9 @@ class EnergyModel(ColourImageModel):
     def build(self, input_shape):
         self.energy_net.build((None, *self.colour_shape))
         # The replay buffer is a weight: checkpointed with the run, so chains
-        # continue where they were after a resume. Under several replicas the
-        # first replica's negatives are written back (ONLY_FIRST_REPLICA).
+        # continue where they were after a resume. Under several replicas each
+        # writes the all-gathered chains of the global batch, so the copies stay
+        # equal and ONLY_FIRST_REPLICA keeps the single-process buffer.
         self.replay_buffer = self.add_weight(
             shape=(self.buffer_size, *self.colour_shape),
             initializer=keras.initializers.RandomUniform(0.0, 1.0),
@@ -181,16 +183,18 @@ class EnergyModel(ColourImageModel):
 
     def negatives(self, batch_size):
         """Chains from the replay buffer (or fresh noise) after `langevin_steps` steps; and their buffer slots."""
-        slots = tf.argsort(tf.random.stateless_uniform([self.buffer_size], seed=self.training_seed(0)))[:batch_size]
+        # Every replica draws the global batch's slots and noise and keeps its own rows (`replica_rows`).
+        order = tf.argsort(tf.random.stateless_uniform([self.buffer_size], seed=self.training_seed(0)))
+        slots = replica_rows(lambda n: order[:n], batch_size)
         start = tf.gather(self.replay_buffer, slots)
-        fresh = tf.random.stateless_uniform(tf.shape(start), seed=self.training_seed(1))
-        restart = tf.random.stateless_uniform([batch_size], seed=self.training_seed(2)) < self.reinit_fraction
-        start = tf.where(restart[:, None, None, None], fresh, start)
-        base = self.training_seed(3)
+        seeds = [self.training_seed(stream) for stream in (1, 2, 3)]
+        fresh = replica_rows(lambda n: tf.random.stateless_uniform([n, *self.colour_shape], seed=seeds[0]), batch_size)
+        restart = replica_rows(lambda n: tf.random.stateless_uniform([n], seed=seeds[1]), batch_size)
+        start = tf.where((restart < self.reinit_fraction)[:, None, None, None], fresh, start)
 
         def noise_at(t):
-            seed = tf.random.experimental.stateless_fold_in(base, t)
-            return tf.random.stateless_normal(tf.shape(start), seed=seed)
+            seed = tf.random.experimental.stateless_fold_in(seeds[2], t)
+            return replica_rows(lambda n: tf.random.stateless_normal([n, *self.colour_shape], seed=seed), batch_size)
 
         return tf.stop_gradient(self.langevin(start, noise_at, self.langevin_steps)), slots
 
@@ -206,6 +210,10 @@ class EnergyModel(ColourImageModel):
             scaled = self.optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            # Every replica writes the whole global batch's chains, as a single process would.
+            slots, negative = context.all_gather(slots, axis=0), context.all_gather(negative, axis=0)
         self.replay_buffer.assign(tf.tensor_scatter_nd_update(self.replay_buffer, slots[:, None], negative))
         values = {
             "loss": tf.reduce_mean(per_example),

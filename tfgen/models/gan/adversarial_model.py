@@ -11,15 +11,16 @@ Gumbel-softmax relaxation of a 167-way choice per pixel. Two-colour
 exactly 0 or 1, and `binary_pixels="threshold"` makes the generated ones so.
 
 One `train_step` (one batch) is one generator step: the batch is split into
-`d_steps` equal slices, each used for one discriminator step against fresh
+`d_steps` equal strided slices, each used for one discriminator step against fresh
 fakes, then the generator takes one step on fresh noise. Each step
 differentiates and updates only its own network, with its own optimizer
 (`compile(d_optimizer=..., g_optimizer=..., loss=...)`).
 
 Randomness in training comes from stateless ops seeded by (the model's
-`noise_seed` weight, the generator optimizer's step count, the replica and a
-stream number): checkpointed with the run, so a resumed run draws exactly the
-noise an uninterrupted one would, and each replica draws its own.
+`noise_seed` weight, the generator optimizer's step count and a stream
+number), drawn per example (`replica_rows`): checkpointed with the run, so a
+resumed run draws exactly the noise an uninterrupted one would, and a mirrored
+run draws what a single process would.
 
 Weight averaging (`ema_decay` > 0): the model keeps an exponential moving
 average of both networks' weights [2] and uses the averaged networks for
@@ -42,6 +43,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
+from tfgen.models.base import replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -308,11 +310,13 @@ class AdversarialImageModel(ColourImageModel):
         return self.g_optimizer.iterations  # one train_step is one generator step
 
     def training_noise(self, batch_size, stream):
-        return tf.random.stateless_normal([batch_size, self.latent_dim], seed=self.training_seed(stream))
+        seed = self.training_seed(stream)
+        return replica_rows(lambda n: tf.random.stateless_normal([n, self.latent_dim], seed=seed), batch_size)
 
     def penalty(self, real, fake, seed):
         """Per-example gradient penalty at points between real and fake examples."""
-        x_hat = losses.interpolate(real, fake, losses.interpolation_weights(tf.shape(real)[0], seed))
+        weights = replica_rows(lambda n: losses.interpolation_weights(n, seed), tf.shape(real)[0])
+        x_hat = losses.interpolate(real, fake, weights)
         with tf.GradientTape() as tape:
             tape.watch(x_hat)
             out = self.discriminate(x_hat, training=True)
@@ -320,9 +324,11 @@ class AdversarialImageModel(ColourImageModel):
 
     def augment(self, images, seed, stream):
         """What the discriminator sees in training: `images` translated (identity when augment_shift is 0)."""
-        return augment.random_translate(
-            images, self.augment_shift, tf.random.experimental.stateless_fold_in(seed, stream)
-        )
+        if not self.augment_shift:
+            return images
+        seed = tf.random.experimental.stateless_fold_in(seed, stream)
+        offsets = replica_rows(lambda n: augment.random_offsets(n, self.augment_shift, seed), tf.shape(images)[0])
+        return augment.translate(images, offsets)
 
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
@@ -375,7 +381,9 @@ class AdversarialImageModel(ColourImageModel):
                 f"a batch of {batch} (per replica) does not split into d_steps={self.d_steps} equal slices; "
                 f"choose a batch size that is a multiple of {self.d_steps} times the replica count"
             )
-        slices = tf.split(real, self.d_steps) if self.d_steps > 1 else [real]
+        # Strided slices: slice i of every replica holds the global rows i, i + d, ... of its part of
+        # the batch, so together they are exactly the single-process slice i (rows i, i + d, ...).
+        slices = [real[i :: self.d_steps] for i in range(self.d_steps)]
         d_out = []
         for i, chunk in enumerate(slices):
             d_out.append(self.d_step(chunk, self.training_noise(tf.shape(chunk)[0], i), self.training_seed(100 + i)))

@@ -93,7 +93,7 @@ class PixelRNN(AutoregressiveImageModel):
             # 2016): a fresh mask per pixel tripled the step time of the 512-cell model (XLA's CPU
             # random numbers for 400 x 64 x 512 values) and is not what RNNs regularise well with.
             h = self.dropout_features(
-                lstm(gates, time_major=True), training, stream=i, noise_shape=[1, batch, self.units]
+                lstm(gates, time_major=True), training, stream=i, noise_shape=[1, batch, self.units], batch_axis=1
             )
         logits = tf.transpose(self.head(h), [1, 0, 2])
         return tf.reshape(logits, [batch, *self.image_shape, self.num_classes])

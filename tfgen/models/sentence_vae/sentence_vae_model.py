@@ -31,7 +31,7 @@ from tfgen import losses, registry
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import SequenceLSTM
 from tfgen.losses import latent as latent_losses
-from tfgen.models.base import GaussianCodePosterior, GenerativeModel
+from tfgen.models.base import GaussianCodePosterior, GenerativeModel, replica_rows
 from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.models.sentence_vae.sentence_tokenizer import UNK, SentenceTokenizer
 from tfgen.models.sentence_vae.sentence_vae_configs import CONFIGS
@@ -286,7 +286,8 @@ class SentenceVAE(GenerativeModel, GaussianCodePosterior):
         """Replaces each input word (not the start token, not padding) by <unk> with probability word_dropout."""
         if not self.word_dropout:
             return input_ids
-        uniform = tf.random.stateless_uniform(tf.shape(input_ids), seed=seed)
+        length = tf.shape(input_ids)[1]
+        uniform = replica_rows(lambda n: tf.random.stateless_uniform([n, length], seed=seed), tf.shape(input_ids)[0])
         drop = (uniform < self.word_dropout) & (input_ids > 0)
         return tf.where(drop, tf.fill(tf.shape(input_ids), UNK), input_ids)
 
@@ -308,17 +309,22 @@ class SentenceVAE(GenerativeModel, GaussianCodePosterior):
     def train_step(self, sentences):
         ids = self.tokenize(sentences)
         batch = tf.shape(ids)[0]
-        eps = tf.random.stateless_normal([batch, self.latent_dim], seed=self.training_seed(1))
+        eps_seed = self.training_seed(1)
+        eps = replica_rows(lambda n: tf.random.stateless_normal([n, self.latent_dim], seed=eps_seed), batch)
         input_ids = self.drop_words(self.decoder_inputs(ids), self.training_seed(2))
         weight = self.kl_weight()
         with tf.GradientTape() as tape:
             reconstruction, kl_per_dim = self.elbo_terms(ids, eps, input_ids, per_dimension=True)
             kl = tf.reduce_sum(kl_per_dim, axis=1)
             total = reconstruction + weight * kl
-            charged = tf.maximum(self.kl_free_bits, tf.reduce_mean(kl_per_dim, axis=0))
-            objective = losses.replica_mean(reconstruction) + weight * tf.reduce_sum(charged) / tf.cast(
-                tf.distribute.get_strategy().num_replicas_in_sync, tf.float32
-            )
+            # Free bits apply to the global batch's mean KL per dimension (not each replica's),
+            # so a mirrored run optimises the single-process objective.
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            mean_kl = tf.reduce_mean(kl_per_dim, axis=0)
+            if replicas > 1:
+                mean_kl = tf.distribute.get_replica_context().all_reduce("sum", mean_kl) / replicas
+            charged = tf.maximum(self.kl_free_bits, mean_kl)
+            objective = losses.replica_mean(reconstruction) + weight * tf.reduce_sum(charged) / replicas
             loss = self.optimizer.scale_loss(objective)
         grads = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
