@@ -1,11 +1,12 @@
 """Evaluate a trained workdir on a dataset split.
 
     python tools/evaluate.py --workdir=runs/pixelrnn-default-digits --split=validation
-    python tools/evaluate.py --workdir=runs/dcgan-default-binarized_mnist --samples
+    python tools/evaluate.py --workdir=runs/dcgan-default-binarized_mnist
 
 The last output line is one JSON object: the means of the model's
 per-example metrics (for likelihood models nll_nats_per_image and
-bits_per_dim), num_examples, dataset and split; with --samples also the
+bits_per_dim), num_examples, dataset and split; with --samples (the default
+for models without a likelihood: the GANs and the energy model) also the
 sample-quality scores of the model's generated images (FID, KID with its
 standard error, precision/recall, Parzen-window log-likelihood) on tfgen's
 own per-dataset feature network, comparable across families within tfgen
@@ -17,7 +18,7 @@ import sys
 
 from absl import flags
 
-from tfgen import cli
+from tfgen import cli, registry
 from tfgen.data import datasets
 from tfgen.evaluation import likelihood
 from tfgen.training import workdir as wd
@@ -34,7 +35,12 @@ flags.DEFINE_enum(
     wd.CHECKPOINT_CHOICES,
     "Which checkpoint: the best validation score (when training kept one, else the newest) or the newest.",
 )
-flags.DEFINE_bool("samples", False, "Also score generated samples (FID, KID, precision/recall, Parzen).")
+flags.DEFINE_bool(
+    "samples",
+    None,
+    "Also score generated samples (FID, KID, precision/recall, Parzen). "
+    "Default: on for models without a likelihood (the GANs, the energy model), off for the others.",
+)
 flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)
 flags.DEFINE_integer("sample_seed", 0, "Seed of the generated samples.")
 flags.DEFINE_bool("quantize", True, "Snap samples to the nearest palette colour before scoring.")
@@ -47,7 +53,12 @@ def main(argv):
     result = likelihood.evaluate_workdir(
         FLAGS.workdir, FLAGS.dataset, FLAGS.data_dir, FLAGS.split, FLAGS.batch_size, FLAGS.checkpoint
     )
-    if FLAGS.samples:
+    samples = FLAGS.samples
+    if samples is None:
+        samples = not registry.get(result["model"]).cls.has_likelihood
+        if samples:
+            print(f"{result['model']} has no likelihood: scoring its samples (--nosamples skips)", file=sys.stderr)
+    if samples:
         from tfgen.evaluation import generated
 
         scores = generated.evaluate_samples(

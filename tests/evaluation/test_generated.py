@@ -88,8 +88,10 @@ def test_latent_models_generate_what_their_export_samples():
     assert not np.array_equal(got, model.generate_images(5, 3))
 
 
-def test_evaluate_cli_reports_sample_scores(dcgan_workdir):
-    proc = run_tool("evaluate", f"--workdir={dcgan_workdir}", "--samples", "--num_samples=50", "--noparzen")
+def test_evaluate_cli_scores_a_gans_samples_by_default(dcgan_workdir):
+    # A model without a likelihood has only its discriminator's score to report otherwise.
+    proc = run_tool("evaluate", f"--workdir={dcgan_workdir}", "--num_samples=50", "--noparzen")
+    assert "dcgan has no likelihood: scoring its samples" in proc.stderr
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["model"] == "dcgan" and result["num_examples"] == 179
     assert 0 <= result["d_error"] <= 1

@@ -48,6 +48,7 @@ def test_evaluate_prints_json_last(tiny_workdir):
     result = json.loads(proc.stdout.strip().splitlines()[-1])
     assert result["dataset"] == "digits" and result["split"] == "validation"
     assert result["num_examples"] == 179
+    assert "samples" not in result  # a likelihood model scores samples only when asked (--samples)
     # What training reported for the same checkpoint (tests/evaluation/test_likelihood.py checks the
     # evaluator against log_prob itself), below the uniform model's 64 ln 17 = 181.3 nats.
     summary = json.loads((tiny_workdir / "summary.json").read_text())

@@ -75,6 +75,7 @@ class GenerativeModel(keras.Model):
     # The validation metric (lower is better) whose best checkpoint training keeps; a
     # model whose per_example_metrics lack it (GANs) keeps only the newest checkpoints.
     selection_metric = "nll"
+    has_likelihood = True  # False where no likelihood or bound exists (GANs, energy): tools score samples instead
     conformance_steps = 30
     default_signature = None
     # Names of `tfgen.training.callbacks.MONITORS` the trainer runs for this

@@ -54,6 +54,7 @@ class EnergyModel(ColourImageModel):
     """
 
     family = "energy"
+    has_likelihood = False
     # Mean distance from each negative to its nearest image of the batch:
     # falls as the energy learns the batch and its chains reach it.
     monitor = "sample_distance"

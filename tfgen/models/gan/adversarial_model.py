@@ -107,6 +107,7 @@ class AdversarialImageModel(ColourImageModel):
     """
 
     family = "adversarial"
+    has_likelihood = False
     # Mean distance from each generated image to its nearest image of the
     # batch: falls as the generator learns a fixed batch (conformance test).
     monitor = "sample_distance"
