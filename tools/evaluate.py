@@ -6,7 +6,7 @@
 The last output line is one JSON object: the means of the model's
 per-example metrics (for likelihood models nll_nats_per_image and
 bits_per_dim), num_examples, dataset and split; with --samples (the default
-for models without a likelihood: the GANs and the energy model) also the
+for models without a likelihood: the GANs, the energy model, the autoencoder) also the
 sample-quality scores of the model's generated images (FID, KID with its
 standard error, precision/recall, Parzen-window log-likelihood) on tfgen's
 own per-dataset feature network, comparable across families within tfgen
@@ -39,7 +39,7 @@ flags.DEFINE_bool(
     "samples",
     None,
     "Also score generated samples (FID, KID, precision/recall, Parzen). "
-    "Default: on for models without a likelihood (the GANs, the energy model), off for the others.",
+    "Default: on for models without a likelihood (GANs, energy, autoencoder), off for the others.",
 )
 flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)
 flags.DEFINE_integer("sample_seed", 0, "Seed of the generated samples.")

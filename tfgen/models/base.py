@@ -47,7 +47,7 @@ def replica_rows(draw, batch_size):
     `tfgen.data.pipeline`). So an example gets the same noise however the
     batch is split, and a mirrored or multi-worker run is the single-process
     run up to summation order, which tests/training checks for every model.
-    Drawing B x replicas values instead of B costs nothing next to a step.
+    Each replica draws B x replicas values where it needs B.
     """
     context = tf.distribute.get_replica_context()
     replicas = context.num_replicas_in_sync if context is not None else 1
@@ -75,7 +75,9 @@ class GenerativeModel(keras.Model):
     # The validation metric (lower is better) whose best checkpoint training keeps; a
     # model whose per_example_metrics lack it (GANs) keeps only the newest checkpoints.
     selection_metric = "nll"
-    has_likelihood = True  # False where no likelihood or bound exists (GANs, energy): tools score samples instead
+    # False where neither a likelihood nor a bound exists (GANs, energy, autoencoder): tools/evaluate.py
+    # then scores generated samples by default.
+    has_likelihood = True
     conformance_steps = 30
     default_signature = None
     # Names of `tfgen.training.callbacks.MONITORS` the trainer runs for this

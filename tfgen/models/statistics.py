@@ -32,13 +32,6 @@ def nearest_distance(fake, real):
     return tf.reduce_mean(tf.reduce_min(rms_distances(fake, real), axis=1))
 
 
-def replica_id():
-    ctx = tf.distribute.get_replica_context()
-    if ctx is None:
-        return tf.constant(0, tf.int32)
-    return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
-
-
 def gradient_norm(optimizer, grads):
     """Global norm of the gradient of the global-batch mean loss (unscaled)."""
     norm = tf.linalg.global_norm([g for g in grads if g is not None])

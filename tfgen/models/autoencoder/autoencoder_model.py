@@ -37,6 +37,7 @@ class Autoencoder(EncoderDecoderModel):
     """
 
     monitor = "reconstruction"
+    has_likelihood = False  # reconstruction error only
 
     def __init__(self, num_classes, image_shape, code_momentum=0.99, **kwargs):
         super().__init__(num_classes, image_shape, **kwargs)
@@ -84,8 +85,14 @@ class Autoencoder(EncoderDecoderModel):
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         codes = tf.cast(tf.stop_gradient(codes), tf.float32)
         m = self.code_momentum
-        self.code_mean.assign(m * self.code_mean + (1 - m) * tf.reduce_mean(codes, axis=0))
-        self.code_variance.assign(m * self.code_variance + (1 - m) * tf.math.reduce_variance(codes, axis=0))
+        # The global batch's moments (all-reduced under a strategy), not a mean of per-replica ones.
+        mean, mean_square = tf.reduce_mean(codes, axis=0), tf.reduce_mean(tf.square(codes), axis=0)
+        context = tf.distribute.get_replica_context()
+        if context is not None and context.num_replicas_in_sync > 1:
+            replicas = context.num_replicas_in_sync
+            mean, mean_square = (context.all_reduce("sum", v) / replicas for v in (mean, mean_square))
+        self.code_mean.assign(m * self.code_mean + (1 - m) * mean)
+        self.code_variance.assign(m * self.code_variance + (1 - m) * tf.maximum(mean_square - tf.square(mean), 0.0))
         metrics = self.reconstruction_metrics(images, logits)
         self.reconstruction_tracker.update_state(metrics["reconstruction"])
         self.squared_error_tracker.update_state(metrics["squared_error"])

@@ -211,11 +211,12 @@ class EnergyModel(ColourImageModel):
             scaled = self.optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
+        written_slots, written = slots, negative
         context = tf.distribute.get_replica_context()
         if context is not None and context.num_replicas_in_sync > 1:
             # Every replica writes the whole global batch's chains, as a single process would.
-            slots, negative = context.all_gather(slots, axis=0), context.all_gather(negative, axis=0)
-        self.replay_buffer.assign(tf.tensor_scatter_nd_update(self.replay_buffer, slots[:, None], negative))
+            written_slots, written = context.all_gather(slots, axis=0), context.all_gather(negative, axis=0)
+        self.replay_buffer.assign(tf.tensor_scatter_nd_update(self.replay_buffer, written_slots[:, None], written))
         values = {
             "loss": tf.reduce_mean(per_example),
             "positive_energy": tf.reduce_mean(e_pos),

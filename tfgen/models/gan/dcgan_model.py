@@ -25,7 +25,8 @@ class DCGAN(AdversarialImageModel):
             Defaults to (64, 128).
         kernel_size: Defaults to 4.
         generator_norm: "layer" (default), "batch" or "none".
-        discriminator_dropout: Defaults to 0.
+        discriminator_dropout: Defaults to 0. A Keras `Dropout` drawn from Keras's own seed: a run using
+            it does not resume exactly, nor equal a single process under a strategy.
 
     Example:
         >>> gan = DCGAN(image_shape=(28, 28, 1), palette=[[0, 0, 0], [255, 255, 255]])

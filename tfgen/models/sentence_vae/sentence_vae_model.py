@@ -319,10 +319,11 @@ class SentenceVAE(GenerativeModel, GaussianCodePosterior):
             total = reconstruction + weight * kl
             # Free bits apply to the global batch's mean KL per dimension (not each replica's),
             # so a mirrored run optimises the single-process objective.
-            replicas = tf.distribute.get_strategy().num_replicas_in_sync
+            context = tf.distribute.get_replica_context()
+            replicas = context.num_replicas_in_sync if context is not None else 1
             mean_kl = tf.reduce_mean(kl_per_dim, axis=0)
             if replicas > 1:
-                mean_kl = tf.distribute.get_replica_context().all_reduce("sum", mean_kl) / replicas
+                mean_kl = context.all_reduce("sum", mean_kl) / replicas
             charged = tf.maximum(self.kl_free_bits, mean_kl)
             objective = losses.replica_mean(reconstruction) + weight * tf.reduce_sum(charged) / replicas
             loss = self.optimizer.scale_loss(objective)
