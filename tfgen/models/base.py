@@ -57,6 +57,24 @@ def replica_rows(draw, batch_size):
     return draw(batch_size * replicas)[start : start + batch_size]
 
 
+def _sync_context():
+    """The replica context when several replicas train in sync, else None."""
+    context = tf.distribute.get_replica_context()
+    return context if context is not None and context.num_replicas_in_sync > 1 else None
+
+
+def global_batch_mean(value):
+    """The mean over replicas of a per-replica batch mean: the global batch's mean (differentiable)."""
+    context = _sync_context()
+    return value if context is None else context.all_reduce("sum", value) / context.num_replicas_in_sync
+
+
+def gather_replicas(value):
+    """`value` [B, ...] of every replica, concatenated in replica order: the global batch's."""
+    context = _sync_context()
+    return value if context is None else context.all_gather(value, axis=0)
+
+
 class GenerativeModel(keras.Model):
     """Base of every registered model.
 

@@ -16,6 +16,7 @@ import tensorflow as tf
 
 from tfgen import losses, registry
 from tfgen.models.autoencoder.autoencoder_configs import CONFIGS
+from tfgen.models.base import global_batch_mean
 from tfgen.models.latent import EncoderDecoderModel
 
 
@@ -85,12 +86,9 @@ class Autoencoder(EncoderDecoderModel):
         self.optimizer.apply_gradients(zip(losses.dense_gradients(grads), self.trainable_variables))
         codes = tf.cast(tf.stop_gradient(codes), tf.float32)
         m = self.code_momentum
-        # The global batch's moments (all-reduced under a strategy), not a mean of per-replica ones.
-        mean, mean_square = tf.reduce_mean(codes, axis=0), tf.reduce_mean(tf.square(codes), axis=0)
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            replicas = context.num_replicas_in_sync
-            mean, mean_square = (context.all_reduce("sum", v) / replicas for v in (mean, mean_square))
+        # The global batch's moments, not a mean of per-replica variances.
+        mean = global_batch_mean(tf.reduce_mean(codes, axis=0))
+        mean_square = global_batch_mean(tf.reduce_mean(tf.square(codes), axis=0))
         self.code_mean.assign(m * self.code_mean + (1 - m) * mean)
         self.code_variance.assign(m * self.code_variance + (1 - m) * tf.maximum(mean_square - tf.square(mean), 0.0))
         metrics = self.reconstruction_metrics(images, logits)

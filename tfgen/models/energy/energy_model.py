@@ -22,7 +22,7 @@ from tfgen import losses, registry
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
-from tfgen.models.base import replica_rows
+from tfgen.models.base import gather_replicas, replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.energy.energy_configs import CONFIGS
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -211,11 +211,8 @@ class EnergyModel(ColourImageModel):
             scaled = self.optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        written_slots, written = slots, negative
-        context = tf.distribute.get_replica_context()
-        if context is not None and context.num_replicas_in_sync > 1:
-            # Every replica writes the whole global batch's chains, as a single process would.
-            written_slots, written = context.all_gather(slots, axis=0), context.all_gather(negative, axis=0)
+        # Every replica writes the whole global batch's chains, as a single process would.
+        written_slots, written = gather_replicas(slots), gather_replicas(negative)
         self.replay_buffer.assign(tf.tensor_scatter_nd_update(self.replay_buffer, written_slots[:, None], written))
         values = {
             "loss": tf.reduce_mean(per_example),

@@ -31,7 +31,7 @@ from tfgen import losses, registry
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import SequenceLSTM
 from tfgen.losses import latent as latent_losses
-from tfgen.models.base import GaussianCodePosterior, GenerativeModel, replica_rows
+from tfgen.models.base import GaussianCodePosterior, GenerativeModel, global_batch_mean, replica_rows
 from tfgen.models.sentence_vae import sentence_decoding
 from tfgen.models.sentence_vae.sentence_tokenizer import UNK, SentenceTokenizer
 from tfgen.models.sentence_vae.sentence_vae_configs import CONFIGS
@@ -319,12 +319,8 @@ class SentenceVAE(GenerativeModel, GaussianCodePosterior):
             total = reconstruction + weight * kl
             # Free bits apply to the global batch's mean KL per dimension (not each replica's),
             # so a mirrored run optimises the single-process objective.
-            context = tf.distribute.get_replica_context()
-            replicas = context.num_replicas_in_sync if context is not None else 1
-            mean_kl = tf.reduce_mean(kl_per_dim, axis=0)
-            if replicas > 1:
-                mean_kl = context.all_reduce("sum", mean_kl) / replicas
-            charged = tf.maximum(self.kl_free_bits, mean_kl)
+            charged = tf.maximum(self.kl_free_bits, global_batch_mean(tf.reduce_mean(kl_per_dim, axis=0)))
+            replicas = tf.distribute.get_strategy().num_replicas_in_sync
             objective = losses.replica_mean(reconstruction) + weight * tf.reduce_sum(charged) / replicas
             loss = self.optimizer.scale_loss(objective)
         grads = tape.gradient(loss, self.trainable_variables)
