@@ -70,6 +70,11 @@ def test_batch_that_does_not_split_into_d_steps_is_refused():
     model = compiled("dcgan")  # tiny: d_steps=2
     with pytest.raises(ValueError, match="d_steps=2"):
         model.train_step(batch_for(model, 5))
+    # A batch whose size is only known when the step runs (a traced step without a static batch).
+    batch = batch_for(model, 5)
+    step = tf.function(model.train_step, input_signature=[tf.TensorSpec([None, *batch.shape[1:]], batch.dtype)])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="d_steps=2"):
+        step(batch)
 
 
 @pytest.mark.parametrize("loss", sorted(losses.ADVERSARIAL_LOSSES))
