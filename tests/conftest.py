@@ -9,9 +9,15 @@ from tests.helpers import require_shared, run_tool
 
 @pytest.fixture(scope="session", autouse=True)
 def _hermetic_cache(tmp_path_factory):
-    # Prepared TFDS datasets go to a per-session cache, never ~/.cache, so a
-    # stale or foreign cache can neither help nor break a test run.
-    os.environ["TFGEN_CACHE"] = str(tmp_path_factory.mktemp("tfgen_cache"))
+    # Prepared TFDS datasets and feature networks go to a cache of this test
+    # run, never ~/.cache, so a stale or foreign cache can neither help nor
+    # break a test run. The pytest-xdist workers of one run share it (the
+    # folder above their own temporary folders): both take file locks, so a
+    # dataset or network is prepared once per run, not once per worker.
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    (root / "tfgen_cache").mkdir(exist_ok=True)
+    os.environ["TFGEN_CACHE"] = str(root / "tfgen_cache")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

@@ -3,9 +3,9 @@
 `tests/example_model.py` defines a model by the recipe (a class, its configs,
 the register decorator, nothing else). In a fresh pytest process that loads it
 as a plugin, the registry-wide tests pick it up: it learns a fixed batch,
-round-trips its config and `.keras` file, trains under `fit`, resumes, and
-exports to a SavedModel and TFLite that match it (the autoregressive family's
-causality and sampler tests too).
+round-trips its config and `.keras` file, trains under `fit`, resumes, trains
+under `mirrored` as in one process, and exports to a SavedModel and TFLite
+that match it (the autoregressive family's causality and sampler tests too).
 """
 
 import re
@@ -21,6 +21,7 @@ MODULES = [
     "tests/models/test_conformance.py",
     "tests/export/test_export_conformance.py",
     "tests/training/test_resume.py",
+    "tests/training/test_every_model_trains.py",
 ]
 
 

@@ -1,8 +1,9 @@
-"""Every registered model resumes to the weights of an uninterrupted run; a workdir has one writer.
+"""A run resumes from its newest intact checkpoint; a workdir has one writer.
 
-Every model resumes from a run rewound to an earlier checkpoint; one model is
-interrupted for real by an exception mid-run (after a step was taken, before
-it was checkpointed), and the SIGKILL version is in test_resilience.py.
+Every registered model resuming from a run rewound to an earlier checkpoint is
+in test_every_model_trains.py; here one model is interrupted for real by an
+exception mid-run (after a step was taken, before it was checkpointed), and
+the SIGKILL version is in test_resilience.py.
 """
 
 import json
@@ -49,25 +50,6 @@ def options(name, workdir, **changes):
         **data,
     )
     return trainer.TrainOptions(**{**base, **changes})
-
-
-@pytest.mark.parametrize("name", registry.names())
-def test_interrupted_run_resumes_to_the_uninterrupted_weights(name, tmp_path):
-    reference = trainer.train(options(name, tmp_path / "reference"))
-
-    # What a run interrupted between steps 2 and 4 leaves behind: the same
-    # workdir with checkpoint 2 as its newest (training is deterministic, so
-    # the first two steps of the reference are the interrupted run's).
-    workdir = tmp_path / "interrupted"
-    shutil.copytree(tmp_path / "reference", workdir)
-    checkpoints = workdir / "checkpoints"
-    for f in wd.checkpoint_files(checkpoints / "ckpt-4"):
-        f.unlink()
-    wd.rewind_checkpoint_state(str(checkpoints), str(checkpoints / "ckpt-2"))
-
-    resumed = trainer.train(options(name, workdir))
-    assert resumed["steps_this_run"] == 2
-    assert resumed["weights_sha256"] == reference["weights_sha256"]
 
 
 def test_an_exception_mid_run_leaves_the_last_checkpoint_and_the_run_resumes(tmp_path):

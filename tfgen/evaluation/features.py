@@ -26,6 +26,7 @@ comparable with published FID/KID numbers.
 """
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import time
@@ -218,18 +219,22 @@ def feature_extractor(dataset, data_dir=None, cache_dir=None, recipe=RECIPE, log
     spec = tfdata.spec(dataset, data_dir)
     folder = Path(cache_dir or default_cache_dir()) / f"{spec.name}-{cache_key(spec, recipe)}"
     weights, info_file = folder / "feature_net.weights.h5", folder / "info.json"
-    if weights.is_file() and info_file.is_file():
-        net = _build(spec, recipe)
-        net.load_weights(str(weights))
-        return FeatureExtractor(net, spec, json.loads(info_file.read_text()))
-    if log:
-        log(f"training the feature network for {spec.name} (once; cached in {folder})", flush=True)
-    train, _ = load_colours(dataset, "train", data_dir)
-    val, _ = load_colours(dataset, "validation", data_dir)
-    net, info = train_feature_network(spec, train, val, recipe, log)
     folder.mkdir(parents=True, exist_ok=True)
-    tmp = folder / "feature_net.tmp.weights.h5"
-    net.save_weights(str(tmp))
-    tmp.replace(weights)
-    info_file.write_text(json.dumps(info, indent=2))
-    return FeatureExtractor(net, spec, info)
+    # Processes evaluating the same dataset at once (parallel evaluations, test
+    # workers) train the network once: the others wait here and load it.
+    with open(folder / ".train.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if weights.is_file() and info_file.is_file():
+            net = _build(spec, recipe)
+            net.load_weights(str(weights))
+            return FeatureExtractor(net, spec, json.loads(info_file.read_text()))
+        if log:
+            log(f"training the feature network for {spec.name} (once; cached in {folder})", flush=True)
+        train, _ = load_colours(dataset, "train", data_dir)
+        val, _ = load_colours(dataset, "validation", data_dir)
+        net, info = train_feature_network(spec, train, val, recipe, log)
+        tmp = folder / "feature_net.tmp.weights.h5"
+        net.save_weights(str(tmp))
+        tmp.replace(weights)
+        info_file.write_text(json.dumps(info, indent=2))
+        return FeatureExtractor(net, spec, info)
