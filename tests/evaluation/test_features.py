@@ -66,3 +66,32 @@ def test_transforms_are_the_eight_symmetries_of_the_square():
     want = [np.rot90(x[0, :, :, 0], k) for k in range(4)] + [np.rot90(x[0, :, :, 0].T, k) for k in range(4)]
     assert sorted(map(bytes, t)) == sorted(map(bytes, want))
     assert features.transforms(np.zeros((2, 3, 4, 1), np.float32), square=False).shape == (4, 2, 3, 4, 1)
+
+
+def test_processes_asking_at_once_train_the_network_once(labelled_digits, tmp_path, monkeypatch):
+    # Two evaluations starting together (or two test workers) must not both train, nor write the
+    # cache over each other: the second waits for the first's network and loads it.
+    import threading
+
+    trained = []
+    train = features.train_feature_network
+
+    def counted(*args, **kwargs):
+        trained.append(threading.current_thread().name)
+        return train(*args, **kwargs)
+
+    monkeypatch.setattr(features, "train_feature_network", counted)
+    recipe = features.Recipe(channels=(4,), head_units=8, steps=5, batch_size=16)
+    results = {}
+
+    def ask(name):
+        results[name] = features.feature_extractor("digits", cache_dir=tmp_path, recipe=recipe, log=None)
+
+    threads = [threading.Thread(target=ask, args=(n,), name=n) for n in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(trained) == 1, trained
+    images = labelled_digits[0][:20]
+    np.testing.assert_array_equal(results["first"](images), results["second"](images))
