@@ -21,3 +21,15 @@ def test_split_average_equals_the_mean_of_log_prob_with_a_partial_last_batch(tmp
     nll = -model.log_prob(tf.constant(images, tf.int32)).numpy().astype(np.float64)  # one batch, no padding
     np.testing.assert_allclose(result["nll_nats_per_image"], nll.mean(), rtol=1e-5)
     np.testing.assert_allclose(result["bits_per_dim"], nll.mean() / (64 * np.log(2)), rtol=1e-5)
+
+
+def test_the_metrics_function_is_traced_once_for_full_and_partial_batches():
+    # Traced per batch shape, validation would trace (and compile) the model twice per run.
+    from tests.helpers import tiny
+
+    images, spec = tfdata.load("digits", "validation")
+    model = tiny("pixelrnn", spec)
+    fn = trainer.metrics_function(model, images)
+    _, count = trainer.evaluate_batches(model, images, 64, fn)
+    assert count == 179  # batches of 64, 64 and 51
+    assert fn.experimental_get_tracing_count() == 1

@@ -61,6 +61,12 @@ def eval_batches(images, batch_size):
     return images.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
+def batch_signature(images):
+    """The input signature of a function of `eval_batches(images, n)` for any n: one trace for every
+    batch size, since a split rarely divides into whole batches (the last one would be traced again)."""
+    return [eval_batches(images, 1).element_spec]  # batch dimension None
+
+
 def steps_per_epoch(num_examples, global_batch_size):
     steps = num_examples // global_batch_size
     if steps < 1:

@@ -38,8 +38,9 @@ def evaluate_latent(model, examples, num_samples=5000, batch_size=8, chunk_size=
             are decoded at once.
         progress: called with (examples done) after every batch.
     """
-    metrics_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
-    posterior_fn = tf.function(model.posterior_means, reduce_retracing=True)
+    signature = pipeline.batch_signature(examples)
+    metrics_fn = tf.function(model.per_example_metrics, input_signature=signature)
+    posterior_fn = tf.function(model.posterior_means, input_signature=signature)
     estimator = importance.make_estimator(model, num_samples, chunk_size, seed) if num_samples else None
     totals, means, count = {}, [], 0
     start = time.time()

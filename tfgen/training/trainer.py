@@ -100,9 +100,14 @@ def _prepare_workdir(options, spec, cfg, data_spec, chief):
     return run
 
 
+def metrics_function(model, images):
+    """`model.per_example_metrics` as a tf.function traced once for every batch size of `images`."""
+    return tf.function(model.per_example_metrics, input_signature=pipeline.batch_signature(images))
+
+
 def evaluate_batches(model, images, batch_size, fn=None):
     """Means of the model's per-example metrics over a dataset of images."""
-    fn = fn or tf.function(model.per_example_metrics, reduce_retracing=True)
+    fn = fn or metrics_function(model, images)
     totals, count = {}, 0
     for batch in pipeline.eval_batches(images, batch_size):
         values = fn(batch)
@@ -297,7 +302,7 @@ class _Training:
         self.train_fn = tf.function(distributed_step)
         multi_worker = self.options.strategy == "multi_worker"
         self.steady_fn = tf.function(distributed_step) if multi_worker else self.train_fn
-        self.eval_fn = tf.function(model.per_example_metrics, reduce_retracing=True)
+        self.eval_fn = metrics_function(model, self.val_images)
         logs = self.workdir / "logs"
         noop = tf.summary.create_noop_writer()
         self.train_writer = tf.summary.create_file_writer(str(logs / "train")) if self.chief else noop
