@@ -22,6 +22,17 @@ steps). Adam's update is nearly invariant to the loss's scale, so a loss not
 divided by the replica count would not show in the weights;
 `losses.replica_mean` is tested by hand in tests/losses.
 
+The process runs TensorFlow with one intra-op thread
+(TF_NUM_INTRAOP_THREADS=1). oneDNN's kernels split their work by the threads
+that take part, which varies on a loaded machine, and so vary run to run: a
+tiny GRAN run repeated 10 times under load ended once 2.3e-3 away from the
+others (Adam turns a one-ulp change in a near-zero gradient into a step of
+the learning rate's size), while 12 runs with one thread were identical.
+With the default threads neither comparison could tell a tfgen bug from
+that noise; the properties checked here are tfgen's, not the kernels'.
+(TF_ENABLE_ONEDNN_OPTS=0 is no way out: TensorFlow's own CPU kernels cannot
+differentiate WaveNet's dilated convolutions.)
+
 Splitting the CPU into two devices must happen before TensorFlow starts, so
 the trainings run in a fresh process, one after another under the process's
 one MirroredStrategy (which also checks that a process can run several
@@ -29,6 +40,7 @@ mirrored trainings); the single-process runs use the first of its two devices.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -82,7 +94,12 @@ IDS = ["even", "odd"] + [names[0] for names in GROUPS[2:]]
 def test_every_registered_model_resumes_and_trains_under_mirrored(names, tmp_path):
     runs = [[n, registry.get(n).cls.__module__, tiny_training_data(n), str(tmp_path / n)] for n in names]
     proc = subprocess.run(
-        [sys.executable, "-c", DRIVER, json.dumps(runs)], capture_output=True, text=True, timeout=900, cwd=REPO
+        [sys.executable, "-c", DRIVER, json.dumps(runs)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=REPO,
+        env=dict(os.environ, TF_NUM_INTRAOP_THREADS="1"),
     )
     assert proc.returncode == 0, proc.stderr[-5000:]
     results = json.loads(proc.stdout.strip().splitlines()[-1])
