@@ -382,9 +382,9 @@ class AdversarialImageModel(ColourImageModel):
                 f"a batch of {batch} (per replica) does not split into d_steps={self.d_steps} equal slices; "
                 f"choose a batch size that is a multiple of {self.d_steps} times the replica count"
             )
-        tf.debugging.assert_equal(
-            tf.shape(real)[0] % self.d_steps, 0, message=f"a batch does not split into d_steps={self.d_steps} slices"
-        )
+        if batch is None:  # the size is known only when the step runs
+            message = f"a batch does not split into d_steps={self.d_steps} slices"
+            tf.debugging.assert_equal(tf.shape(real)[0] % self.d_steps, 0, message=message)
         # Strided slices: slice i of every replica holds the global rows i, i + d, ... of its part of
         # the batch, so together they are exactly the single-process slice i (rows i, i + d, ...).
         slices = [real[i :: self.d_steps] for i in range(self.d_steps)]
