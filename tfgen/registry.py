@@ -15,6 +15,7 @@ for its signatures) and to every conformance test parametrised over
 
 import dataclasses
 import importlib
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,6 +98,26 @@ class ModelSpec:
 
 
 _REGISTRY: dict[str, ModelSpec] = {}
+
+# Constructor arguments a model takes from the dataset's DataSpec (`from_data_spec`), not from a config.
+DATA_ARGUMENTS = frozenset(
+    {"name", "num_classes", "image_shape", "example_shape", "sample_rate", "vocabulary", "max_length"}
+)
+
+
+def constructor_arguments(cls):
+    """The keyword arguments a config may set for model class `cls` (its and its bases' `__init__`s)."""
+    from tfgen.models import base
+
+    names = set()
+    for klass in cls.__mro__:
+        if isinstance(klass, type) and issubclass(klass, base.GenerativeModel) and "__init__" in vars(klass):
+            parameters = inspect.signature(klass.__init__).parameters.values()
+            names |= {
+                p.name for p in parameters if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+            }
+    renamed = getattr(cls, "renamed_arguments", {})
+    return {renamed.get(n, n) for n in names} - DATA_ARGUMENTS
 
 
 def register(name, *, configs, default_dataset):

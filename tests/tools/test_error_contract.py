@@ -147,6 +147,12 @@ CASES = {
         ("zero_checkpoint_every", ["--checkpoint_every=0", "--workdir={tmp}/never"], "--checkpoint_every=0"),
         ("unknown_flag", ["--nope=1"], "Unknown command line flag 'nope'"),
         ("unknown_strategy", ["--strategy=nope"], "--strategy=nope: value should be one of"),
+        (
+            "unknown_model_arg",
+            ["--config=tiny", "--model_args=unitz=3", "--workdir={tmp}/t7"],
+            "takes no argument unitz",
+        ),
+        ("bad_model_arg", ["--config=tiny", "--model_args=units=-1", "--workdir={tmp}/t8"], "--model_args=units=-1"),
         ("garbage_run_json", ["--config=tiny", "--workdir={garbage}", "--noexport"], NOT_A_RUN),
         (
             "corrupt_data_file",

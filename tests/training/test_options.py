@@ -1,4 +1,6 @@
-"""How a run's options resolve against its config (no training)."""
+"""How a run's options resolve against its config (no training, but for one 1-step run)."""
+
+import json
 
 import pytest
 
@@ -51,3 +53,45 @@ def test_a_pokemon_config_trains_on_flipped_pokemon_unless_told_otherwise(name):
     # Other configs keep the model's own dataset and no flips.
     options, _, cfg = trainer._resolve(trainer.TrainOptions(model=name, config="tiny"))
     assert options.dataset == registry.get(name).default_dataset and not cfg.flip
+
+
+def test_model_args_override_the_configs_constructor_arguments():
+    _, _, cfg = trainer._resolve(
+        trainer.TrainOptions(
+            model="pixelcnn", config="pokemon", model_args=("dropout=0.5", "units=64", "kernel_size=5")
+        )
+    )
+    assert cfg.model == {
+        **registry.get("pixelcnn").config("pokemon").model,
+        "dropout": 0.5,
+        "units": 64,
+        "kernel_size": 5,
+    }
+    assert isinstance(cfg.model["units"], int)  # read as JSON, not kept as text
+    _, _, same = trainer._resolve(trainer.TrainOptions(model="pixelcnn", config="pokemon", model_args={"dropout": 0.5}))
+    assert same.model["dropout"] == 0.5
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("dropuot=0.5",), "pixelcnn takes no argument dropuot; it takes dropout, embedding_dim"),
+        (("num_classes=3",), "takes no argument num_classes"),  # the dataset sets it
+        (("dropout",), "'dropout' is not name=value"),
+    ],
+)
+def test_model_args_the_model_does_not_take_are_refused(args, message):
+    with pytest.raises(ValueError, match=message):
+        trainer._resolve(trainer.TrainOptions(model="pixelcnn", config="pokemon", model_args=args))
+
+
+def test_model_args_are_part_of_the_run_and_a_resume_must_repeat_them(tmp_path):
+    options = dict(model="pixelcnn", config="tiny", dataset="digits", workdir=str(tmp_path), steps=1, export=False)
+    options.update(num_previews=0, verbose=False)
+    trainer.train(trainer.TrainOptions(**options, model_args=("units=4",)))
+    run = json.loads((tmp_path / "run.json").read_text())
+    assert run["config"]["model"]["units"] == 4
+    with pytest.raises(ValueError, match="holds a different run"):
+        trainer.train(trainer.TrainOptions(**options, model_args=("units=5",)))
+    with pytest.raises(ValueError, match=r"--model_args=dropout=2: dropout must be in \[0, 1\)"):
+        trainer.train(trainer.TrainOptions(**dict(options, workdir=str(tmp_path / "b")), model_args=("dropout=2",)))

@@ -41,6 +41,12 @@ class TrainOptions:
 
     model: str = _option("pixelrnn", "Registered model.", "enum", choices=_models)
     config: str = _option("default", "Named config of the model (always 'default' and 'tiny').", "string")
+    model_args: tuple = _option(
+        (),
+        "Constructor arguments that override the config's, as name=value pairs (values read as JSON, "
+        "e.g. dropout=0.5,units=64); kept in run.json, so a resumed run must give the same ones.",
+        "list",
+    )
     dataset: str | None = _option(
         None, "Dataset; defaults to the config's, else the model's own.", "enum", choices=_datasets
     )
@@ -142,10 +148,34 @@ def define_flags(flag_values=flags.FLAGS):
             flags.DEFINE_float(field.name, field.default, meta["help"], **kwargs)
         elif kind == "bool":
             flags.DEFINE_bool(field.name, field.default, meta["help"], **kwargs)
+        elif kind == "list":
+            flags.DEFINE_list(field.name, list(field.default), meta["help"], **kwargs)
         else:
             raise ValueError(f"option {field.name}: no flag of kind {kind!r}")
 
 
 def from_flags(flag_values=flags.FLAGS):
     """The `TrainOptions` the parsed flags ask for."""
-    return TrainOptions(**{f.name: flag_values[f.name].value for f in flag_fields()})
+    values = {f.name: flag_values[f.name].value for f in flag_fields()}
+    return TrainOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+
+
+def parse_model_args(items):
+    """{name: value} from "name=value" strings (values read as JSON; a bare word is a string) or a dict."""
+    import json
+
+    from tfgen.errors import InvalidArgumentError
+
+    if isinstance(items, dict):
+        return dict(items)
+    out = {}
+    for item in items:
+        name, sep, text = str(item).partition("=")
+        if not sep or not name.strip():
+            raise InvalidArgumentError(f"--model_args: {item!r} is not name=value")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[name.strip()] = value
+    return out

@@ -32,7 +32,7 @@ from tfgen.data import pipeline
 from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
 from tfgen.training import callbacks, precision, strategies
 from tfgen.training import workdir as wd
-from tfgen.training.options import TrainOptions  # noqa: F401  (the trainer's argument, imported from here)
+from tfgen.training.options import TrainOptions, parse_model_args  # noqa: F401  (TrainOptions: imported from here)
 
 
 class NonFiniteLossError(UserError, RuntimeError):
@@ -59,6 +59,15 @@ def _resolve(options):
         if getattr(options, k) is not None
     }
     cfg = cfg.replace(**changes, dataset=options.dataset)
+    model_args = parse_model_args(options.model_args)
+    if model_args:
+        known = registry.constructor_arguments(spec.cls)
+        unknown = sorted(set(model_args) - known)
+        if unknown:
+            raise InvalidArgumentError(
+                f"--model_args: {spec.name} takes no argument {', '.join(unknown)}; it takes {', '.join(sorted(known))}"
+            )
+        cfg = cfg.replace(model={**cfg.model, **model_args})
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if options.max_minutes is not None and (options.max_minutes <= 0 or options.strategy == "multi_worker"):
@@ -254,7 +263,13 @@ class _Training:
         # checkpoint and an uninterrupted one end identical.
         keras.utils.set_random_seed(self.options.seed)
         with precision.policy(self.options.mixed_precision), self.strategy.scope():
-            self.model = wd.build_model(self.run)
+            try:
+                self.model = wd.build_model(self.run)
+            except (ValueError, TypeError) as e:
+                if not self.options.model_args:
+                    raise
+                # The config's own values build; what the user changed is what the model refused.
+                raise InvalidArgumentError(f"--model_args={','.join(map(str, self.options.model_args))}: {e}") from e
             self.model.plan_run(self.total_steps)
             self.optimizers = default_optimizers(self.model, self.cfg.learning_rate)
             self.model.compile(**self.optimizers)
