@@ -1,10 +1,17 @@
 """Shared fixtures: hermetic caches, the shared data folder, tiny workdirs (helpers: tests/helpers.py)."""
 
+import fcntl
 import os
 
 import pytest
 
 from tests.helpers import require_shared, run_tool
+
+
+def shared_tmp(tmp_path_factory):
+    """This test run's temporary folder that every pytest-xdist worker sees (each has its own below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -14,8 +21,7 @@ def _hermetic_cache(tmp_path_factory):
     # break a test run. The pytest-xdist workers of one run share it (the
     # folder above their own temporary folders): both take file locks, so a
     # dataset or network is prepared once per run, not once per worker.
-    base = tmp_path_factory.getbasetemp()
-    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    root = shared_tmp(tmp_path_factory)
     (root / "tfgen_cache").mkdir(exist_ok=True)
     os.environ["TFGEN_CACHE"] = str(root / "tfgen_cache")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -43,10 +49,25 @@ def speech_dir():
 
 @pytest.fixture(scope="session")
 def tiny_workdir(tmp_path_factory):
-    """A tiny PixelRNN trained 4 steps on digits by the CLI, exported (version 1)."""
-    workdir = tmp_path_factory.mktemp("run") / "pixelrnn"
-    proc = run_tool(
-        "train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=4", "--checkpoint_every=2"
-    )
-    assert "done: 4 steps" in proc.stdout, proc.stdout
+    """A tiny PixelRNN trained 4 steps on digits by the CLI, exported (version 1). Read-only: copy it to change it.
+
+    One per test run: the first pytest-xdist worker to ask trains it while holding a file lock, the
+    others wait for it and share it.
+    """
+    root = shared_tmp(tmp_path_factory) / "tiny_run"
+    root.mkdir(exist_ok=True)
+    workdir, done = root / "pixelrnn", root / "done"
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            proc = run_tool(
+                "train",
+                "--model=pixelrnn",
+                "--config=tiny",
+                f"--workdir={workdir}",
+                "--steps=4",
+                "--checkpoint_every=2",
+            )
+            assert "done: 4 steps" in proc.stdout, proc.stdout
+            done.touch()
     return workdir
