@@ -54,12 +54,29 @@ def convert(model, out_dir, max_batch, variants=VARIANTS):
     return paths
 
 
-def op_names(path):
-    """Every op in every subgraph of a .tflite file (WHILE bodies included)."""
+def _analysis(path):
+    """TFLite's own description of a .tflite file: every subgraph's ops and tensors (WHILE bodies included)."""
     import contextlib
     import io
 
     text = io.StringIO()
     with contextlib.redirect_stdout(text):
         tf.lite.experimental.Analyzer.analyze(model_path=str(path))
-    return sorted(set(re.findall(r"Op#\d+ (\w+)\(", text.getvalue())))
+    return text.getvalue()
+
+
+def op_names(path):
+    """Every op in every subgraph of a .tflite file."""
+    return sorted(set(re.findall(r"Op#\d+ (\w+)\(", _analysis(path))))
+
+
+def stored_weight_types(path):
+    """{type: count} of the constant (read-only) tensors of a .tflite file, e.g. {"FLOAT32": 9, "INT8": 2}.
+
+    Shows what quantisation did: dynamic-range int8 stores only weights of at least 1024 elements as
+    INT8 and leaves smaller ones FLOAT32.
+    """
+    counts = {}
+    for kind in re.findall(r"type:(\w+) RO", _analysis(path)):
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
