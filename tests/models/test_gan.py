@@ -191,8 +191,9 @@ def digits_batches(batch_size, steps):
     return out[:steps], spec
 
 
-def run_with_alarm(force_one_image, tmp_path, steps=1100):
-    """The trainer's calls (train_step, then the callbacks) on digits, tiny DCGAN, default alarm settings."""
+def run_with_alarm(force_one_image, tmp_path, steps=1100, max_warmup=None):
+    """The trainer's calls (train_step, then the callbacks) on digits, tiny DCGAN, default alarm settings
+    (but `max_warmup`, if given)."""
     batches, spec = digits_batches(8, steps)
     keras.utils.set_random_seed(0)
     model = registry.get("dcgan").build(spec, "tiny")
@@ -204,6 +205,7 @@ def run_with_alarm(force_one_image, tmp_path, steps=1100):
         kernel.trainable = False
     model.compile(**default_optimizers(model, registry.get("dcgan").config("tiny").learning_rate))
     (alarm,) = [c for c in callbacks.for_model(model, tmp_path, spec) if isinstance(c, callbacks.ModeCollapseAlarm)]
+    alarm.max_warmup = max_warmup or alarm.max_warmup
     alarm.set_model(model)
     alarm.on_train_begin()
     step = tf.function(model.train_step)
@@ -221,12 +223,12 @@ def run_with_alarm(force_one_image, tmp_path, steps=1100):
 
 def test_mode_collapse_alarm_trips_on_a_one_image_generator(tmp_path, caplog):
     with caplog.at_level("WARNING", logger="tfgen"):
-        alarm = run_with_alarm(True, tmp_path)
+        alarm = run_with_alarm(True, tmp_path, steps=260, max_warmup=200)  # the default waits 1000 steps
     # Never diverse, so armed at max_warmup, where it fires at once.
-    assert [a["step"] for a in alarm.alarms] == [alarm.max_warmup]
+    assert [a["step"] for a in alarm.alarms] == [200]
     assert alarm.alarms[0]["diversity_ratio"] < 0.01
     assert json.loads((tmp_path / callbacks.ALARMS_FILE).read_text()) == alarm.alarms
-    assert f"mode collapse suspected at step {alarm.max_warmup}" in caplog.text
+    assert "mode collapse suspected at step 200" in caplog.text
     assert list((tmp_path / "logs" / "alarms").glob("events.out.tfevents.*"))
 
 
