@@ -8,6 +8,12 @@ import pytest
 from tests.helpers import require_shared, run_tool
 
 
+def pytest_collection_modifyitems(items):
+    # pytest-xdist hands tests out in collection order, so a long test collected last runs alone at the
+    # end while the other worker waits. Longest first keeps both workers busy to the end.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise in order
+
+
 def shared_tmp(tmp_path_factory):
     """This test run's temporary folder that every pytest-xdist worker sees (each has its own below it)."""
     base = tmp_path_factory.getbasetemp()

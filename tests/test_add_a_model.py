@@ -12,6 +12,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from tests.helpers import REPO
 
 # tests/example_model.py's name; not imported here, so it registers in its own process only.
@@ -25,6 +27,7 @@ MODULES = [
 ]
 
 
+@pytest.mark.long
 def test_a_model_added_by_the_recipe_passes_the_registry_wide_tests():
     proc = subprocess.run(
         [

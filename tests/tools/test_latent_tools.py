@@ -101,6 +101,7 @@ def test_pca_baseline_tool():
     assert some["squared_error"] > 0.5 and 0.5 < some["explained_variance"] < 1
 
 
+@pytest.mark.long
 def test_sentence_vae_train_interpolate_and_evaluate(tmp_path, ptb_dir):
     workdir = tmp_path / "svae"
     options = trainer.TrainOptions(

@@ -72,6 +72,7 @@ print("weights sha256", summary["weights_sha256"])
 """
 
 
+@pytest.mark.long
 def test_two_workers_with_a_slow_chief_match_each_other_and_a_single_process(single_process, tmp_path):
     """The chief pauses 8 s before the first step and at the epoch end (step 6 of 9); the step timeout is 4 s.
 
@@ -93,6 +94,7 @@ def test_two_workers_with_a_slow_chief_match_each_other_and_a_single_process(sin
     assert_close(weights(workdir), single_process)
 
 
+@pytest.mark.long
 def test_killed_worker_fails_the_cluster_cleanly_and_a_restart_resumes(tmp_path):
     """A dead peer must not hang the others; restarting all workers resumes from the chief's checkpoint."""
     import signal

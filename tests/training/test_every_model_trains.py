@@ -90,6 +90,7 @@ GROUPS = [BUILT_IN[0::2], BUILT_IN[1::2]] + [[n] for n in registry.names() if n 
 IDS = ["even", "odd"] + [names[0] for names in GROUPS[2:]]
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("names", GROUPS, ids=IDS)
 def test_every_registered_model_resumes_and_trains_under_mirrored(names, tmp_path):
     runs = [[n, registry.get(n).cls.__module__, tiny_training_data(n), str(tmp_path / n)] for n in names]

@@ -27,6 +27,7 @@ def final_weights(workdir):
     return step, [v.numpy() for v in model.weights]
 
 
+@pytest.mark.long
 def test_sigkill_then_same_command_resumes_to_the_same_weights(tmp_path):
     reference = tmp_path / "uninterrupted"
     options = dict(model="pixelrnn", config="tiny", steps=120, checkpoint_every=20, export=False, verbose=False)
@@ -92,6 +93,7 @@ def test_a_nan_loss_stops_the_run_and_names_the_loss(tmp_path):
     assert latest_step(workdir) == 5  # nothing saved after it
 
 
+@pytest.mark.long
 def test_mixed_precision_and_xla_train_and_export_float32(tmp_path):
     import keras
 
