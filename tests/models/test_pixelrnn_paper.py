@@ -111,3 +111,22 @@ def test_paper_configs():
     for name in PAPER_MODELS:
         assert {"tiny", "default", "paper"} <= set(registry.get(name).configs)
         assert registry.get(name).default_dataset == "binarized_mnist"
+
+
+def test_colour_history_marks_each_value_seen_before_the_pixel():
+    model, spec = build("pixelcnn", (3, 4, 2), 5, colour_history=True)
+    images = np.random.default_rng(3).integers(0, 5, (2, 3, 4, 2))
+    got = model.colours_before(tf.constant(images)).numpy()
+    want = np.zeros((2, 3, 4, 2 * 5), np.float32)
+    for b in range(2):
+        flat = images[b].reshape(12, 2)
+        for p in range(12):
+            for earlier in flat[:p]:
+                for c, value in enumerate(earlier):
+                    want[b, p // 4, p % 4, c * 5 + value] = 1
+    np.testing.assert_array_equal(got, want)
+    # The cached sampler's view of one pixel is the same row.
+    canvas = tf.constant(images.reshape(2, -1))
+    np.testing.assert_array_equal(model.colours_before_at(canvas, 7).numpy(), want[:, 1, 3])
+    assert "history_table" in {v.name for v in model.weights}
+    assert build("pixelcnn", (3, 4, 2), 5, colour_history=False)[0].colours_before(tf.constant(images)) is None

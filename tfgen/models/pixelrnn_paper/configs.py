@@ -104,7 +104,11 @@ PIXELCNN_CONFIGS = {
         num_layers=8,
         kernel_size=3,
     ),
-    # Dropout in the tiny config, so the registry-wide tests (resume, export, distributed, seeds)
-    # cover a model whose training draws a dropout mask.
-    "tiny": TINY.replace(model=dict(TINY.model, dropout=0.1), description=TINY.description + ", dropout 0.1"),
+    # Dropout and the colour history in the tiny config, so the registry-wide tests (causality,
+    # samplers, resume, export, distributed, seeds) cover a model whose training draws a dropout mask,
+    # and the history's causality and cached sampler.
+    "tiny": TINY.replace(
+        model=dict(TINY.model, dropout=0.1, colour_history=True),
+        description=TINY.description + ", dropout 0.1, colour history",
+    ),
 }
