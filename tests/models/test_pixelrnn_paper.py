@@ -130,18 +130,3 @@ def test_colour_history_marks_each_value_seen_before_the_pixel():
     np.testing.assert_array_equal(model.colours_before_at(canvas, 7).numpy(), want[:, 1, 3])
     assert "history_table" in {v.name for v in model.weights}
     assert build("pixelcnn", (3, 4, 2), 5, colour_history=False)[0].colours_before(tf.constant(images)) is None
-
-
-def test_position_bias_adds_one_learned_vector_per_pixel():
-    model, spec = build("pixelcnn", (3, 4, 1), 5, colour_history=False, position_bias=True)
-    images = tf.constant(np.random.default_rng(4).integers(0, 5, (2, 3, 4, 1)))
-    table = model.position_table.numpy().reshape(3, 4, -1)
-    context = model.head_context(images).numpy()
-    np.testing.assert_array_equal(context, np.broadcast_to(table, context.shape))
-    np.testing.assert_array_equal(model.head_context(tf.reshape(images, [2, -1]), 6).numpy()[0], table[1, 2])
-    # And it moves the logits: without it the head reads the residual stream alone.
-    plain = build("pixelcnn", (3, 4, 1), 5, colour_history=False, position_bias=False)[0]
-    assert plain.head_context(images) is None
-    before = model.log_prob(images).numpy()
-    model.position_table.assign(model.position_table + 1.0)
-    assert np.abs(model.log_prob(images).numpy() - before).max() > 1e-3

@@ -41,9 +41,6 @@ class PixelNetwork(AutoregressiveImageModel):
             the Pokemon sprites, 90% of non-background pixels repeat an earlier colour of their
             sprite, but only 69% one within two pixels), which a stack of small causal kernels
             sees only nearby. Defaults to False.
-        position_bias: add a learned vector per pixel position to the head's hidden layer:
-            convolutions are blind to where they are, and centred subjects (sprites, digits)
-            are not alike everywhere. Defaults to False.
         dropout, weight_decay: see `AutoregressiveModel`; dropout acts on the features the
             logits are read from (the residual stream after the last block).
     """
@@ -60,12 +57,10 @@ class PixelNetwork(AutoregressiveImageModel):
         input_kernel=7,
         head_units=32,
         colour_history=False,
-        position_bias=False,
         **kwargs,
     ):
         super().__init__(num_classes, image_shape, **kwargs)
         self.colour_history = bool(colour_history)
-        self.position_bias = bool(position_bias)
         self.units = int(units)
         self.num_layers = int(num_layers)
         self.embedding_dim = int(embedding_dim)
@@ -90,7 +85,6 @@ class PixelNetwork(AutoregressiveImageModel):
             "input_kernel": self.input_kernel,
             "head_units": self.head_units,
             "colour_history": self.colour_history,
-            "position_bias": self.position_bias,
         }
 
     def build(self, input_shape):
@@ -110,10 +104,6 @@ class PixelNetwork(AutoregressiveImageModel):
             self.history_table = self.add_weight(
                 name="history_table", shape=(c * self.num_classes, self.head_units), initializer="random_normal"
             )
-        if self.position_bias:
-            self.position_table = self.add_weight(
-                name="position_table", shape=(h * w, self.head_units), initializer="random_normal"
-            )
         self.build_noise_seed()
         self.built = True
 
@@ -124,12 +114,11 @@ class PixelNetwork(AutoregressiveImageModel):
         e = tf.gather(tf.cast(self.embeddings, self.compute_dtype), rows)
         return tf.reshape(e, _static_dims(images.shape[:-1]) + [c * self.embedding_dim])
 
-    def head(self, x, context=None):
-        """Residual stream [..., 2h] -> logits [..., C, K]; `context` [..., head_units] (`head_context`) is added
-        to the hidden layer."""
+    def head(self, x, history=None):
+        """Residual stream [..., 2h] -> logits [..., C, K]; with colour_history, `history` [..., C * K] too."""
         hidden = self.hidden_conv_apply(tf.nn.relu(x))
-        if context is not None:
-            hidden += context
+        if self.colour_history:
+            hidden += tf.tensordot(history, tf.cast(self.history_table, self.compute_dtype), 1)
         y = self.logits_conv_apply(tf.nn.relu(hidden))
         y = tf.reshape(y, _static_dims(y.shape[:-1]) + [self.image_shape[2], self.logits_per_channel])
         return tf.concat([tf.zeros_like(y), y], axis=-1) if self.num_classes == 2 else y
@@ -149,21 +138,7 @@ class PixelNetwork(AutoregressiveImageModel):
         x = self.input_conv(self.embed(images))
         for block in self.blocks:
             x = block(x, compiled=compiled)
-        return self.head(self.dropout_features(x, training), self.head_context(images))
-
-    def head_context(self, images, position=None):
-        """What the head reads besides the residual stream: [B, H, W, head_units], or [B, head_units] at one
-        pixel (`position`, raster order) of a cached sampler's canvas; None without colour_history and
-        position_bias."""
-        terms = []
-        if self.colour_history:
-            seen = self.colours_before(images) if position is None else self.colours_before_at(images, position)
-            terms.append(tf.tensordot(seen, tf.cast(self.history_table, self.compute_dtype), 1))
-        if self.position_bias:
-            table = tf.cast(self.position_table, self.compute_dtype)
-            height, width, _ = self.image_shape
-            terms.append(tf.reshape(table, [height, width, -1]) if position is None else table[position][None])
-        return sum(terms[1:], terms[0]) if terms else None
+        return self.head(self.dropout_features(x, training), self.colours_before(images))
 
     def colours_before(self, images):
         """[B, H, W, C] values -> [B, H, W, C * K]: 1 where channel c took value k at a pixel before this one."""
@@ -252,7 +227,7 @@ class PixelNetwork(AutoregressiveImageModel):
         for block, cache in zip(self.blocks, state):
             x, cache = block.step_at(x, cache, i, j, new_row)
             caches.append(cache)
-        logits = self.head(x, self.head_context(canvas, position))  # [B, C, K]
+        logits = self.head(x, self.colours_before_at(canvas, position))  # [B, C, K]
         return tf.gather(logits, channel, axis=1), tuple(caches)
 
 
