@@ -28,7 +28,7 @@ PAPER_MODEL = dict(units=16, num_layers=7, embedding_dim=4, head_units=32)
 # `pokemon`: 167 palette colours want a wider embedding and head than 2 grey levels, and the head
 # reads which colours the sprite used already (colour_history: 699.6 -> 647.7 nats for PixelCNN);
 # 668 sprites want dropout, weight decay and mirrored sprites. Epochs: what 20 budget minutes held
-# in the measured runs (docs/RESULTS.md, Pokemon table); row_lstm's is an estimate from its step time.
+# in the measured runs (docs/RESULTS.md, Pokemon tables); row_lstm and pixelcnn stop early before.
 POKEMON_MODEL = dict(
     units=32, num_layers=4, embedding_dim=16, head_units=128, dropout=0.3, weight_decay=0.01, colour_history=True
 )
