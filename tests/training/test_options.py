@@ -75,7 +75,7 @@ def test_model_args_override_the_configs_constructor_arguments():
 @pytest.mark.parametrize(
     "args, message",
     [
-        (("dropuot=0.5",), "pixelcnn takes no argument dropuot; it takes dropout, embedding_dim"),
+        (("dropuot=0.5",), "pixelcnn takes no argument dropuot; it takes colour_history, dropout, embedding_dim"),
         (("num_classes=3",), "takes no argument num_classes"),  # the dataset sets it
         (("dropout",), "'dropout' is not name=value"),
     ],
