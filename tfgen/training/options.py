@@ -8,8 +8,11 @@ only. None means "the config's value" for the options a config sets
 """
 
 import dataclasses
+import json
 
 from absl import flags
+
+from tfgen.errors import InvalidArgumentError
 
 
 def _option(default, help, kind, *, choices=None, lower_bound=None, flag=True):
@@ -162,10 +165,6 @@ def from_flags(flag_values=flags.FLAGS):
 
 def parse_model_args(items):
     """{name: value} from "name=value" strings (values read as JSON; a bare word is a string) or a dict."""
-    import json
-
-    from tfgen.errors import InvalidArgumentError
-
     if isinstance(items, dict):
         return dict(items)
     out = {}
