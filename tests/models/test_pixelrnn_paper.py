@@ -125,8 +125,9 @@ def test_colour_history_marks_each_value_seen_before_the_pixel():
                 for c, value in enumerate(earlier):
                     want[b, p // 4, p % 4, c * 5 + value] = 1
     np.testing.assert_array_equal(got, want)
-    # The cached sampler's view of one pixel is the same row.
+    # The cached sampler grows the same rows one pixel at a time.
     canvas = tf.constant(images.reshape(2, -1))
-    np.testing.assert_array_equal(model.colours_before_at(canvas, 7).numpy(), want[:, 1, 3])
+    seen = model._history_step(tf.constant(want[:, 1, 2]), canvas, tf.constant(7), tf.constant(True))
+    np.testing.assert_array_equal(seen.numpy(), want[:, 1, 3])
     assert "history_table" in {v.name for v in model.weights}
     assert build("pixelcnn", (3, 4, 2), 5, colour_history=False)[0].colours_before(tf.constant(images)) is None

@@ -148,13 +148,11 @@ class PixelNetwork(AutoregressiveImageModel):
         seen = tf.minimum(tf.cumsum(self._one_hot_pixels(images), axis=1, exclusive=True), 1.0)
         return tf.cast(tf.reshape(seen, [-1, height, width, seen.shape[-1]]), self.compute_dtype)
 
-    def colours_before_at(self, canvas, position):
-        """`colours_before` at one pixel for the cached sampler: the canvas's values before it, [B, C * K]."""
-        if not self.colour_history:
-            return None
-        pixels = self._one_hot_pixels(canvas)
-        before = tf.cast(tf.range(pixels.shape[1]) < position, pixels.dtype)
-        return tf.cast(tf.reduce_max(pixels * before[None, :, None], axis=1), self.compute_dtype)
+    def _history_step(self, seen, canvas, position, first_channel):
+        """The cached sampler's `colours_before` at `position` [B, C * K] from the one at the position before."""
+        previous = tf.gather(self._one_hot_pixels(canvas), tf.maximum(position - 1, 0), axis=1)
+        grow = tf.logical_and(first_channel, position > 0)  # a new pixel: its predecessor is now known
+        return tf.where(grow, tf.maximum(seen, tf.cast(previous, seen.dtype)), seen)
 
     def _one_hot_pixels(self, images):
         """Values (any shape holding B images) -> [B, H * W, C * K] one-hot, one row per pixel."""
@@ -197,8 +195,12 @@ class PixelNetwork(AutoregressiveImageModel):
     # gives the same samples (tested against the plain sampler).
 
     def _initial_state(self, batch_size):
-        width = self.image_shape[1]
-        return tuple(block.initial_cache(batch_size, width, self.compute_dtype) for block in self.blocks)
+        width, channels = self.image_shape[1:]
+        caches = tuple(block.initial_cache(batch_size, width, self.compute_dtype) for block in self.blocks)
+        if not self.colour_history:
+            return caches
+        # The colour history so far, grown by one pixel per position instead of recounted from the canvas.
+        return (*caches, tf.zeros([batch_size, channels * self.num_classes], self.compute_dtype))
 
     def _input_patch(self, canvas, i, j):
         """The first convolution's causal input patch at (i, j), embedded: [B, k//2 + 1, k, C * E]."""
@@ -224,10 +226,12 @@ class PixelNetwork(AutoregressiveImageModel):
         new_row = tf.equal(t % (width * channels), 0)
         x = self.input_conv.apply_to_patch(self._input_patch(canvas, i, j))
         caches = []
-        for block, cache in zip(self.blocks, state):
+        for block, cache in zip(self.blocks, state):  # zip stops before the colour history, if any
             x, cache = block.step_at(x, cache, i, j, new_row)
             caches.append(cache)
-        logits = self.head(x, self.colours_before_at(canvas, position))  # [B, C, K]
+        if self.colour_history:
+            caches.append(self._history_step(state[-1], canvas, position, tf.equal(channel, 0)))
+        logits = self.head(x, caches[-1] if self.colour_history else None)  # [B, C, K]
         return tf.gather(logits, channel, axis=1), tuple(caches)
 
 
