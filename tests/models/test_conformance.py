@@ -311,16 +311,7 @@ def test_sampler_draws_from_the_model_distribution():
         np.testing.assert_array_less(np.abs(freq - p), 4 * np.sqrt(p * (1 - p) / n) + 1e-3)
 
 
-# GRAN's training is not repeatable run to run, a known open bug (tests/training/test_every_model_trains.py).
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.xfail(reason="GRAN's training is not repeatable (cause not found yet)"))
-        if n == "gran"
-        else n
-        for n in NAMES
-    ],
-)
+@pytest.mark.parametrize("name", NAMES)
 def test_training_randomness_follows_the_run_seed(name):
     """From the same weights and batch, a step is repeatable; a model that draws noise draws it from its
     checkpointed `noise_seed`, which the run's --seed sets, and another seed gives another step."""
