@@ -266,7 +266,10 @@ class EnergyModel(ColourImageModel):
                 "sample",
                 (init, noise),
                 {"images": f"float32 [B, {h}, {w}, {c}] {kind} in [0, 1]"},
-                lambda x0, n: {"images": self.sample(x0, n)},
+                # The chain's images are in [0, 1] already; the clip keeps an op between the loop and
+                # the output. LiteRT.js (the browser page) returns zeros for a signature output that is
+                # a WHILE loop's output itself (measured: tests/export, the browser test).
+                lambda x0, n: {"images": tf.clip_by_value(self.sample(x0, n), 0.0, 1.0)},
                 doc=f"{self.sample_steps} Langevin steps on the energy from the given noise",
             )
         ]
