@@ -40,6 +40,6 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist", "ruff==0.17.5"],
+        "test": ["pytest>=8", "pytest-xdist", "ruff==0.17.5", "playwright"],
     },
 )

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from tests.helpers import require_shared, run_tool
+from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, require_shared, run_tool
 
 
 def pytest_collection_modifyitems(items):
@@ -77,3 +77,15 @@ def tiny_workdir(tmp_path_factory):
             assert "done: 4 steps" in proc.stdout, proc.stdout
             done.touch()
     return workdir
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Chromium (Debian's), driven by Playwright: one per pytest-xdist worker."""
+    require_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

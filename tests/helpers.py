@@ -160,3 +160,64 @@ def write_sprites(folder, n=12, size=8, seed=0):
         rgba[1:-1, 1:-1, 3] = 255
         Image.fromarray(rgba, "RGBA").save(folder / f"{i:03d}.png")
     return colours
+
+
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by .ci/run
+# As root, without a sandbox, and without the background connections this closed network refuses.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def require_browser():
+    """Skips (fails under CI=true) unless Chromium, Playwright and the page's LiteRT.js are installed."""
+    missing = []
+    if not CHROMIUM.is_file():
+        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("playwright (pip install -e '.[test]')")
+    if not (REPO / "web" / "node_modules" / "@litertjs" / "core").is_dir():
+        missing.append("web/node_modules (npm ci --prefix web)")
+    if missing:
+        message = "the browser tests need " + ", ".join(missing)
+        if IN_CI:
+            pytest.fail(message + "; .ci/run installs them")
+        pytest.skip(message)
+
+
+def open_page(browser, url, timeout=120_000):
+    """Opens the sampling page at `url` and waits until it is done (ready, without run=1) or shows an error."""
+    page = browser.new_page()
+    errors = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(url)
+    until = ["done", "error"] if "run=1" in url else ["ready", "error"]
+    page.wait_for_function(f"{until}.includes(document.body.dataset.status)", timeout=timeout)
+    assert not errors, errors
+    return page
+
+
+def press_run(page, timeout=120_000):
+    """Presses the page's Run button and waits until that run is done or shows an error."""
+    page.evaluate("document.body.dataset.status = 'clicked'")
+    page.click("#run")
+    page.wait_for_function("['done', 'error'].includes(document.body.dataset.status)", timeout=timeout)
+
+
+def canvas_rgb(page, selector="#canvas"):
+    """The RGB pixels of a canvas on the page: uint8 [H, W, 3]."""
+    height, width, data = page.evaluate(
+        """(selector) => {
+            const c = document.querySelector(selector);
+            return [c.height, c.width, Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)];
+        }""",
+        selector,
+    )
+    return np.asarray(data, np.uint8).reshape(height, width, 4)[..., :3]

@@ -25,6 +25,12 @@ WaveNet on 1-second 8 kHz windows: training samples/s, and generation
 samples/s at batch 1 of the queue sampler (XLA-compiled and not), the naive
 sampler (the baseline),
 the SavedModel and each TFLite variant, with their real-time factors.
+
+    python tools/benchmark.py --notraining --browser=runs/diagonal_bilstm-pokemon-pokemon/export
+
+samples from a TFLite export in the browser page (headless Chromium, as
+tools/web.py serves it) and with ai-edge-litert, the baseline: images/s at
+batch 1 and 16 (needs `npm ci --prefix web` and Debian's chromium).
 """
 
 import json
@@ -50,6 +56,11 @@ flags.DEFINE_string(
 )
 flags.DEFINE_string("data_dir", None, "The dataset's --data_dir (--strategies, --export).")
 flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
+flags.DEFINE_string(
+    "browser",
+    None,
+    "A TFLite export (as tools/web.py's --export_dir): sampling in headless Chromium vs ai-edge-litert.",
+)
 flags.DEFINE_list("architectures", [], "Models to compare on the binarized-MNIST shape (28x28, 2 values), one table.")
 flags.DEFINE_list(
     "latent", [], "Latent-variable models (model or model:config) to compare with the VAE on the binarized-MNIST shape."
@@ -71,7 +82,18 @@ def main(argv):
         figures.update(architectures_benchmark())
     if FLAGS.latent:
         figures.update(latent_benchmark())
+    if FLAGS.browser:
+        figures.update(browser_benchmark())
     print(json.dumps(figures))
+
+
+def browser_benchmark():
+    from tfgen.benchmark import browser
+
+    rows, what = browser.browser_rows(FLAGS.browser, repeats=FLAGS.repeats)
+    print(f"sampling {what} in the browser page (LiteRT.js, WebAssembly) against ai-edge-litert (baseline):")
+    print(timing.table(rows, browser.COLUMNS))
+    return {"browser": rows}
 
 
 def architectures_benchmark():

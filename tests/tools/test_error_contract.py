@@ -141,6 +141,12 @@ CASES = {
         ("zero_temperature", ["--model={tflite}", "--temperature=0", "--out={tmp}/t.png"], "temperature: values must"),
         ("unknown_signature", ["--model={tflite}", "--signature=nope"], "unknown signature 'nope'"),
     ],
+    "web": [
+        ("missing_export_dir_flag", [], "the following arguments are required: --export_dir"),
+        ("missing_dir", ["--export_dir={missing}"], "missing: no such directory"),
+        ("no_export", ["--export_dir={empty}"], "empty: no TFLite export here"),
+        ("non_integer_port", ["--export_dir={empty}", "--port=x"], "argument --port: invalid int value: 'x'"),
+    ],
     "train": [
         ("unknown_config", ["--config=nope", "--workdir={tmp}/t1"], "model 'pixelrnn' has no config 'nope'"),
         ("unknown_model", ["--model=nope"], "--model=nope: value should be one of"),
