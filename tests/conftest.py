@@ -1,11 +1,11 @@
 """Shared fixtures: hermetic caches, the shared data folder, tiny workdirs (helpers: tests/helpers.py)."""
 
-import fcntl
 import os
 
 import pytest
 
 from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, require_shared, run_tool
+from tfgen import locks
 
 
 def pytest_collection_modifyitems(items):
@@ -63,8 +63,7 @@ def tiny_workdir(tmp_path_factory):
     root = shared_tmp(tmp_path_factory) / "tiny_run"
     root.mkdir(exist_ok=True)
     workdir, done = root / "pixelrnn", root / "done"
-    with open(root / ".lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locks.exclusive(root / ".lock"):
         if not done.exists():
             proc = run_tool(
                 "train",

@@ -10,7 +10,6 @@ those files, so editing a source file can never serve stale examples.
 """
 
 import dataclasses
-import fcntl
 import hashlib
 import os
 from pathlib import Path
@@ -19,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_datasets as tfds
 
-from tfgen import audio
+from tfgen import audio, locks
 from tfgen.data import builders, palette_files
 from tfgen.data.errors import DataError
 from tfgen.errors import UnknownNameError
@@ -140,8 +139,7 @@ def _prepare(builder_cls, prepared_dir, manual_dir=None, config=None):
     prepared_dir.mkdir(parents=True, exist_ok=True)
     # Several processes (e.g. the workers of one multi-worker run) may prepare
     # the same dataset at once; TFDS's final rename would race, so serialise.
-    with open(prepared_dir / ".prepare.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locks.exclusive(prepared_dir / ".prepare.lock"):
         builder = builder_cls(data_dir=str(prepared_dir), config=config)
         if not builder.is_prepared():
             tfds.display_progress_bar(False)

@@ -26,7 +26,6 @@ comparable with published FID/KID numbers.
 """
 
 import dataclasses
-import fcntl
 import hashlib
 import json
 import time
@@ -36,6 +35,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgen import locks
 from tfgen.data import colours as colour_space
 
 
@@ -222,8 +222,7 @@ def feature_extractor(dataset, data_dir=None, cache_dir=None, recipe=RECIPE, log
     folder.mkdir(parents=True, exist_ok=True)
     # Processes evaluating the same dataset at once (parallel evaluations, test
     # workers) train the network once: the others wait here and load it.
-    with open(folder / ".train.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with locks.exclusive(folder / ".train.lock"):
         if weights.is_file() and info_file.is_file():
             net = _build(spec, recipe)
             net.load_weights(str(weights))
