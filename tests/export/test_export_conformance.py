@@ -217,6 +217,15 @@ def test_the_browser_page_samples_what_the_tflite_runtime_samples(exported, brow
             np.testing.assert_array_equal(
                 canvas_rgb(page), visualize.grid(visualize.render_export(want["images"], lite.metadata))
             )
+        elif "audio" in want:  # one player per clip, each as long as the clip at the export's rate
+            assert page.locator("#audio audio").count() == 3
+            seconds = want["audio"].shape[1] / lite.metadata["sample_rate"]
+            assert page.locator("#audio div").first.inner_text().startswith(f"clip 1 ({seconds:.2f} s)")
+        elif "tokens" in want:  # one sentence per sample, in the export's words, up to the first 0
+            words = lite.metadata["vocabulary"]
+            ends = [list(row).index(0) if 0 in row else len(row) for row in want["tokens"]]
+            sentences = [" ".join(words[t] for t in row[:end]) for row, end in zip(want["tokens"], ends)]
+            assert page.locator("#text li").all_inner_texts() == sentences
         page.close()
     finally:
         server.shutdown()
