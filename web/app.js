@@ -37,11 +37,12 @@ function fill(select, values, chosen) {
   if (chosen !== null && values.some(([v]) => String(v) === chosen)) select.value = chosen;
 }
 
-// Signatures the page can run: noise-and-temperature ones (sampling) and `complete`.
+// Signatures the page can run: noise-and-temperature ones (sampling) and, for images, `complete`.
 function runnable(metadata) {
+  const sampling = (s) => s.inputs.every((i) => i.name === "temperature" || i.dtype === "float32");
   return Object.entries(metadata.signatures)
     .filter(([, s]) => s.tflite !== false)
-    .filter(([name, s]) => name === "complete" || s.inputs.every((i) => i.name === "temperature" || i.dtype === "float32"))
+    .filter(([name, s]) => (name === "complete" ? metadata.kind === "image" : sampling(s)))
     .map(([name]) => name);
 }
 

@@ -203,6 +203,10 @@ def test_the_browser_page_samples_what_the_tflite_runtime_samples(exported, brow
     try:
         page = open_page(browser, url + "?num=3&seed=5&run=1")
         assert page.inner_text("#status").startswith(f"{signature}: 3 in"), page.inner_text("#error")
+        offered = page.locator("#signature option").all_inner_texts()
+        assert signature in offered and ("complete" in offered) == (
+            "complete" in lite.signature_names and lite.metadata["kind"] == "image"
+        ), offered
         got = page.evaluate(
             "Object.fromEntries(Object.entries(window.tfgenOutputs).map(([k, v]) => [k, Array.from(v)]))"
         )
