@@ -18,10 +18,11 @@ function setStatus(status, text) {
   $("status").textContent = text ?? status;
 }
 
+// A model that failed to load keeps the button disabled; a bad request leaves it on, to try again.
 function showError(message) {
   $("error").textContent = message;
   $("error").hidden = false;
-  $("run").disabled = true;
+  $("run").disabled = state.bytes === null;
   setStatus("error", "error");
 }
 
@@ -112,7 +113,13 @@ async function loadModel() {
   const bytes = await fetchBytes(file);
   if (!isTflite(bytes)) throw new Error(`${file} is not a TFLite model (no TFL3 identifier in its header)`);
   [state.bytes, state.file] = [bytes, file];
-  checkMatches(entry.metadata, await compiledFor(1), file);
+  try {
+    checkMatches(entry.metadata, await compiledFor(1), file);
+  } catch (e) {
+    state.bytes = null;
+    forgetCompiled();
+    throw e;
+  }
   $("run").disabled = false;
   setStatus("ready", `${entry.name} (${$("variant").value}) loaded`);
 }

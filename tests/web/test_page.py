@@ -151,12 +151,16 @@ def test_metadata_that_does_not_match_the_model_shows_an_error(browser, served, 
     error = page.inner_text("#error")
     assert "tfgen.json does not match" in error
     assert "'seed_noise' is not in the model" in error and "[B, 9,9,1] in tfgen.json" in error
+    assert page.is_disabled("#run")
     page.close()
 
 
-def test_a_count_over_the_exports_maximum_is_refused_on_the_page(browser, served, export_dir):
+def test_a_count_over_the_exports_maximum_is_refused_and_can_be_corrected(browser, served, export_dir):
     page = open_page(browser, served(export_dir) + "?num=100000&run=1")
     assert "num: expected an integer in 1..256, got '100000'" in page.inner_text("#error")
+    page.fill("#num", "2")  # a bad request loses nothing: correct it and run again
+    press_run(page)
+    assert page.inner_text("#status").startswith("sample: 2 in") and page.inner_text("#error") == ""
     page.close()
 
 
