@@ -23,6 +23,8 @@ borrowed from a library whose algorithm may change between versions:
 
 import numpy as np
 
+from tfgen.errors import InvalidArgumentError
+
 MAX_SEED = 2**53 - 1  # the largest integer JavaScript's numbers hold exactly
 _M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
 _W0, _W1 = 0x9E3779B9, 0xBB67AE85
@@ -51,7 +53,7 @@ def philox4x32(counters, key):
 
 def _check_seed(seed):
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or not 0 <= int(seed) <= MAX_SEED:
-        raise ValueError(f"a noise seed is an integer in [0, 2**53 - 1], got {seed!r}")
+        raise InvalidArgumentError(f"a noise seed is an integer in [0, 2**53 - 1], got {seed!r}")
     return int(seed)
 
 
@@ -85,9 +87,9 @@ def _log(s):
 
 def normals(seed, stream, count):
     """Standard normal float32 values by the polar method (see the module docstring)."""
-    out, block = [], 0
-    while sum(len(o) for o in out) < count:
-        blocks = max(32, (count + 1) // 2)  # 2 pairs a block, ~79% accepted: a second round is rare
+    out, have, block = [], 0, 0
+    blocks = max(32, (count + 1) // 2)  # 2 pairs a block, ~79% accepted: a second round is rare
+    while have < count:
         u = uniforms(seed, stream, 4 * blocks, first_block=block).reshape(-1, 2)
         block += blocks
         v1, v2 = 2.0 * u[:, 0] - 1.0, 2.0 * u[:, 1] - 1.0
@@ -96,6 +98,7 @@ def normals(seed, stream, count):
         v1, v2, s = v1[keep], v2[keep], s[keep]
         f = np.sqrt(-2.0 * _log(s) / s)
         out.append(np.stack([v1 * f, v2 * f], axis=1).reshape(-1))
+        have += len(out[-1])
     return np.concatenate(out)[:count].astype(np.float32)
 
 
@@ -109,17 +112,21 @@ def noise_for(inp, num, seed, stream=0):
     return normals(seed, stream, count).reshape(shape)
 
 
-def request_inputs(signature_inputs, num, seed, temperature=1.0):
-    """Inputs for a generating signature (only noise and a temperature).
+def request_inputs(signature_inputs, num, seed, temperature=1.0, given=None):
+    """Inputs for a generating signature: noise, a temperature, and any inputs `given` as they are.
 
-    Bounded float inputs get uniform noise, unbounded ones normal noise, and
-    `temperature` the given value. The SavedModel and TFLite sampling tools
-    and the browser page all build their requests this way, so the same seed
-    gives the same images.
+    Input i draws its noise from stream i: uniform if bounded, normal if not;
+    `temperature` gets the given value. The SavedModel and TFLite sampling
+    tools and the browser page (`request` in web/app.js, which passes the
+    image and `num_known` of a completion as `given`) all build their requests
+    this way, so the same seed gives the same images.
     """
+    given = given or {}
     out = {}
     for stream, inp in enumerate(signature_inputs):
-        if inp.name == "temperature":
+        if inp.name in given:
+            out[inp.name] = given[inp.name]
+        elif inp.name == "temperature":
             out[inp.name] = np.full((num, *inp.shape), temperature, np.float32)
         elif inp.dtype == "float32":
             out[inp.name] = noise_for(inp, num, seed, stream)

@@ -140,6 +140,7 @@ CASES = {
         ("huge_num", ["--model={tflite}", "--num=1000000000", "--out={tmp}/t.png"], "batch size 1000000000 is outside"),
         ("zero_temperature", ["--model={tflite}", "--temperature=0", "--out={tmp}/t.png"], "temperature: values must"),
         ("unknown_signature", ["--model={tflite}", "--signature=nope"], "unknown signature 'nope'"),
+        ("negative_seed", ["--model={tflite}", "--seed=-1", "--out={tmp}/t.png"], "a noise seed is an integer in"),
     ],
     "web": [
         ("missing_export_dir_flag", [], "the following arguments are required: --export_dir"),
