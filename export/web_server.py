@@ -8,13 +8,13 @@
 Only those files are served: a path that resolves outside its root (`..`, a
 symbolic link out) is refused with 404, as is anything not a regular file.
 `.wasm` and `.tflite` get the MIME types browsers need (`application/wasm`
-for streaming compilation). Standard library only, like the page itself:
-no TensorFlow, no numpy.
+for streaming compilation). No TensorFlow: the server reads exports, it does
+not run them.
 """
 
+import io
 import json
 import mimetypes
-import re
 import threading
 from functools import partial
 from http import HTTPStatus
@@ -22,10 +22,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from tfgen.errors import CorruptFileError, MissingFileError
+from tfgen.errors import InvalidArgumentError, MissingFileError
+from tfgen.export import layout
+from tfgen.export import metadata as md
 
 WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
-METADATA_FILE = "tfgen.json"
 MIME_TYPES = {
     ".wasm": "application/wasm",
     ".tflite": "application/octet-stream",
@@ -39,12 +40,12 @@ MIME_TYPES = {
 
 
 def _is_tflite_version(path):
-    return (path / METADATA_FILE).is_file() and any(path.glob("*.tflite"))
+    return (path / md.METADATA_FILE).is_file() and any(path.glob("*.tflite"))
 
 
 def _newest_version(path):
-    versions = [p for p in path.iterdir() if p.is_dir() and re.fullmatch(r"\d+", p.name)]
-    return max(versions, key=lambda p: int(p.name)) if versions else None
+    versions = layout.versions(path)
+    return path / str(versions[-1]) if versions else None
 
 
 def find_exports(path):
@@ -68,19 +69,15 @@ def find_exports(path):
         if found:
             return found
     raise MissingFileError(
-        f"{path}: no TFLite export here (a directory with {METADATA_FILE} and a .tflite file, a model's "
+        f"{path}: no TFLite export here (a directory with {md.METADATA_FILE} and a .tflite file, a model's "
         "directory of versions, or an export directory with tflite/); export one with tools/export.py"
     )
 
 
 def describe(version_dir):
-    """One models.json entry: the export's name and metadata (its tfgen.json must be readable)."""
-    try:
-        metadata = json.loads((version_dir / METADATA_FILE).read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise CorruptFileError(f"{version_dir / METADATA_FILE}: not tfgen export metadata ({e})") from None
-    name = f"{metadata.get('model', version_dir.parent.name)}/{version_dir.name}"
-    return {"name": name, "metadata": metadata}
+    """One models.json entry: the export's name and metadata (a corrupt tfgen.json is a one-line error)."""
+    metadata = md.read(version_dir)
+    return {"name": f"{metadata.get('model', version_dir.parent.name)}/{version_dir.name}", "metadata": metadata}
 
 
 class Handler(SimpleHTTPRequestHandler):
@@ -131,7 +128,7 @@ class Handler(SimpleHTTPRequestHandler):
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            return _Body(body)
+            return io.BytesIO(body)
         target = self.translate_path(self.path)
         if target is None or not target.is_file():
             self.send_error(HTTPStatus.NOT_FOUND, "not served here")
@@ -145,20 +142,6 @@ class Handler(SimpleHTTPRequestHandler):
         return f
 
 
-class _Body:
-    """A bytes body for SimpleHTTPRequestHandler's copyfile/close protocol."""
-
-    def __init__(self, data):
-        self.data = data
-
-    def read(self, n=-1):
-        data, self.data = self.data, b""
-        return data
-
-    def close(self):
-        pass
-
-
 def make_server(export_dirs, port=0, host="127.0.0.1"):
     """A started-later ThreadingHTTPServer for the page and the exports found under `export_dirs`."""
     if not (WEB_ROOT / "node_modules" / "@litertjs" / "core").is_dir():
@@ -166,7 +149,10 @@ def make_server(export_dirs, port=0, host="127.0.0.1"):
     roots = [v for d in export_dirs for v in find_exports(d)]
     models = [{**describe(v), "url": f"/models/{i}/"} for i, v in enumerate(roots)]
     body = json.dumps(models).encode()
-    server = ThreadingHTTPServer((host, port), partial(Handler, roots=roots, models_json=body))
+    try:
+        server = ThreadingHTTPServer((host, port), partial(Handler, roots=roots, models_json=body))
+    except OSError as e:  # the port is taken, or not ours to take
+        raise InvalidArgumentError(f"cannot serve on {host}:{port}: {e.strerror or e}") from None
     server.models = models
     return server
 

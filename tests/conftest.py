@@ -4,8 +4,9 @@ import os
 
 import pytest
 
-from tests.helpers import CHROMIUM, CHROMIUM_ARGS, require_browser, require_shared, run_tool
+from tests.helpers import require_browser, require_shared, run_tool
 from tfgen import locks
+from tfgen.export import web_page, web_server
 
 
 def pytest_collection_modifyitems(items):
@@ -85,6 +86,22 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        chromium = web_page.launch(p)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def served():
+    """serve(*export_dirs) -> the base URL of tools/web.py's server for them, stopped after the test."""
+    servers = []
+
+    def serve(*dirs):
+        server, url = web_server.serve_in_thread(list(dirs))
+        servers.append(server)
+        return url
+
+    yield serve
+    for server in servers:
+        server.shutdown()
+        server.server_close()

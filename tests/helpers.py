@@ -16,7 +16,7 @@ import tensorflow as tf
 from PIL import Image
 
 from tfgen import registry
-from tfgen.export import saved_model
+from tfgen.export import saved_model, web_page
 from tfgen.training.workdir import Run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -162,23 +162,11 @@ def write_sprites(folder, n=12, size=8, seed=0):
     return colours
 
 
-CHROMIUM = Path("/usr/bin/chromium")  # Debian's package, installed by .ci/run
-# As root, without a sandbox, and without the background connections this closed network refuses.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-
-
 def require_browser():
     """Skips (fails under CI=true) unless Chromium, Playwright and the page's LiteRT.js are installed."""
     missing = []
-    if not CHROMIUM.is_file():
-        missing.append(f"{CHROMIUM} (apt-get install chromium)")
+    if not web_page.CHROMIUM.is_file():
+        missing.append(f"{web_page.CHROMIUM} (apt-get install chromium)")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -198,17 +186,9 @@ def open_page(browser, url, timeout=120_000):
     errors = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
-    until = ["done", "error"] if "run=1" in url else ["ready", "error"]
-    page.wait_for_function(f"{until}.includes(document.body.dataset.status)", timeout=timeout)
+    web_page.wait_for(page, ("done", "error") if "run=1" in url else ("ready", "error"), timeout)
     assert not errors, errors
     return page
-
-
-def press_run(page, timeout=120_000):
-    """Presses the page's Run button and waits until that run is done or shows an error."""
-    page.evaluate("document.body.dataset.status = 'clicked'")
-    page.click("#run")
-    page.wait_for_function("['done', 'error'].includes(document.body.dataset.status)", timeout=timeout)
 
 
 def canvas_rgb(page, selector="#canvas"):

@@ -12,7 +12,7 @@ import tensorflow as tf
 from tests.helpers import assert_matches, canvas_rgb, expected, fake_run, open_page, requests_for, tiny
 from tfgen import registry, visualize
 from tfgen.data import DataSpec
-from tfgen.export import exporter, saved_model, serving, tflite, web_server
+from tfgen.export import exporter, saved_model, serving, tflite
 from tfgen.export import metadata as md
 from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.export.metadata import RequestError
@@ -192,48 +192,41 @@ def test_tflite_refuses_bad_requests_and_keeps_serving(exported):
         assert_matches(sig, lite.run(sig.name, **good), want, rtol=0)
 
 
-def test_the_browser_page_samples_what_the_tflite_runtime_samples(exported, browser):
+def test_the_browser_page_samples_what_the_tflite_runtime_samples(exported, browser, served):
     """web/ in headless Chromium (LiteRT.js, WebAssembly) against ai-edge-litert, same file and seed."""
     name, model, result, _ = exported
     signature = model.default_signature
     assert next(s for s in model.signatures() if s.name == signature).tflite, f"{name}: default signature not in TFLite"
     lite = TFLiteModel(result.tflite["float32"])
     want = lite.run(signature, **md.generating_request(lite.metadata, signature, 3, seed=5))
-    server, url = web_server.serve_in_thread([result.tflite["float32"].parent])
-    try:
-        page = open_page(browser, url + "?num=3&seed=5&run=1")
-        assert page.inner_text("#status").startswith(f"{signature}: 3 in"), page.inner_text("#error")
-        offered = page.locator("#signature option").all_inner_texts()
-        assert signature in offered and ("complete" in offered) == (
-            "complete" in lite.signature_names and lite.metadata["kind"] == "image"
-        ), offered
-        got = page.evaluate(
-            "Object.fromEntries(Object.entries(window.tfgenOutputs).map(([k, v]) => [k, Array.from(v)]))"
+    page = open_page(browser, served(result.tflite["float32"].parent) + "?num=3&seed=5&run=1")
+    assert page.inner_text("#status").startswith(f"{signature}: 3 in"), page.inner_text("#error")
+    offered = page.locator("#signature option").all_inner_texts()
+    assert signature in offered and ("complete" in offered) == (
+        "complete" in lite.signature_names and lite.metadata["kind"] == "image"
+    ), offered
+    got = page.evaluate("Object.fromEntries(Object.entries(window.tfgenOutputs).map(([k, v]) => [k, Array.from(v)]))")
+    assert sorted(got) == sorted(want)
+    for key, value in want.items():
+        page_value = np.asarray(got[key], value.dtype).reshape(value.shape)
+        if value.dtype.kind == "f":  # XNNPack in WebAssembly may sum in another order than on this CPU
+            np.testing.assert_allclose(page_value, value, rtol=1e-5, atol=1e-6, err_msg=f"{name} {key}")
+        else:
+            np.testing.assert_array_equal(page_value, value, err_msg=f"{name} {key}")
+    if "images" in want:
+        np.testing.assert_array_equal(
+            canvas_rgb(page), visualize.grid(visualize.render_export(want["images"], lite.metadata))
         )
-        assert sorted(got) == sorted(want)
-        for key, value in want.items():
-            page_value = np.asarray(got[key], value.dtype).reshape(value.shape)
-            if value.dtype.kind == "f":  # XNNPack in WebAssembly may sum in another order than on this CPU
-                np.testing.assert_allclose(page_value, value, rtol=1e-5, atol=1e-6, err_msg=f"{name} {key}")
-            else:
-                np.testing.assert_array_equal(page_value, value, err_msg=f"{name} {key}")
-        if "images" in want:
-            np.testing.assert_array_equal(
-                canvas_rgb(page), visualize.grid(visualize.render_export(want["images"], lite.metadata))
-            )
-        elif "audio" in want:  # one player per clip, each as long as the clip at the export's rate
-            assert page.locator("#audio audio").count() == 3
-            seconds = want["audio"].shape[1] / lite.metadata["sample_rate"]
-            assert page.locator("#audio div").first.inner_text().startswith(f"clip 1 ({seconds:.2f} s)")
-        elif "tokens" in want:  # one sentence per sample, in the export's words, up to the first 0
-            words = lite.metadata["vocabulary"]
-            ends = [list(row).index(0) if 0 in row else len(row) for row in want["tokens"]]
-            sentences = [" ".join(words[t] for t in row[:end]) for row, end in zip(want["tokens"], ends)]
-            assert page.locator("#text li").all_inner_texts() == sentences
-        page.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    elif "audio" in want:  # one player per clip, each as long as the clip at the export's rate
+        assert page.locator("#audio audio").count() == 3
+        seconds = want["audio"].shape[1] / lite.metadata["sample_rate"]
+        assert page.locator("#audio div").first.inner_text().startswith(f"clip 1 ({seconds:.2f} s)")
+    elif "tokens" in want:  # one sentence per sample, in the export's words, up to the first 0
+        words = lite.metadata["vocabulary"]
+        ends = [list(row).index(0) if 0 in row else len(row) for row in want["tokens"]]
+        sentences = [" ".join(words[t] for t in row[:end]) for row, end in zip(want["tokens"], ends)]
+        assert page.locator("#text li").all_inner_texts() == sentences
+    page.close()
 
 
 def test_models_config_lists_the_export(exported):

@@ -9,6 +9,7 @@ features and its errors on one tiny PixelRNN export.
 import http.client
 import json
 import shutil
+import socket
 import subprocess
 import sys
 
@@ -16,31 +17,17 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.helpers import REPO, canvas_rgb, open_page, press_run, run_tool
+from tests.helpers import REPO, canvas_rgb, open_page, run_tool
 from tfgen import visualize
 from tfgen.export import metadata as md
-from tfgen.export import noise, web_server
+from tfgen.export import noise
 from tfgen.export.litert_runtime import TFLiteModel
+from tfgen.export.web_page import press_run
 
 
 @pytest.fixture(scope="module")
 def export_dir(tiny_workdir):
     return tiny_workdir / "export" / "tflite" / "pixelrnn" / "1"
-
-
-@pytest.fixture
-def served():
-    servers = []
-
-    def serve(*dirs):
-        server, url = web_server.serve_in_thread(list(dirs))
-        servers.append(server)
-        return url
-
-    yield serve
-    for server in servers:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.mark.parametrize("num", [1, 16])
@@ -75,14 +62,9 @@ def test_the_page_completes_a_sample_as_the_runtime_does(browser, served, export
     first = model.run("sample", **md.generating_request(meta, "sample", 2, seed=5))["images"][0]
     h, w, _ = meta["image_shape"]
     num_known = round(h * w * (1 - covered))
-    inputs = md.signature_inputs(meta, "complete")
-    stream = [i.name for i in inputs].index("noise")
+    given = {"images": np.repeat(first[None].astype(np.int32), 3, axis=0), "num_known": np.full(3, num_known, np.int32)}
     completions = model.run(
-        "complete",
-        images=np.repeat(first[None].astype(np.int32), 3, axis=0),
-        num_known=np.full(3, num_known, np.int32),
-        noise=noise.noise_for(inputs[stream], 3, 6, stream),
-        temperature=np.ones(3, np.float32),
+        "complete", **noise.request_inputs(md.signature_inputs(meta, "complete"), 3, seed=6, given=given)
     )["images"]
     # Completions keep the known part: a check that the page's request really is a completion.
     flat = completions.reshape(3, -1)
@@ -107,14 +89,10 @@ def test_an_uploaded_picture_is_completed(browser, served, export_dir, tmp_path)
     meta = model.metadata
     image = np.random.default_rng(1).integers(0, len(meta["palette"]), (8, 8, 1)).astype(np.int32)
     Image.fromarray(visualize.render_export(image[None], meta)[0]).save(tmp_path / "up.png")
-    inputs = md.signature_inputs(meta, "complete")
-    want = model.run(
-        "complete",
-        images=image[None],
-        num_known=np.full(1, 32, np.int32),
-        noise=noise.noise_for(inputs[2], 1, 0, 2),
-        temperature=np.ones(1, np.float32),
-    )["images"]
+    given = {"images": image[None], "num_known": np.full(1, 32, np.int32)}
+    want = model.run("complete", **noise.request_inputs(md.signature_inputs(meta, "complete"), 1, 0, given=given))[
+        "images"
+    ]
     page = open_page(browser, served(export_dir) + "?num=1&seed=0")
     page.select_option("#signature", "complete")
     page.set_input_files("#upload", str(tmp_path / "up.png"))
@@ -196,13 +174,25 @@ def test_the_server_serves_only_its_roots_with_the_right_types(served, export_di
         assert get(url, path)[0] == 404, path
 
 
-def test_web_tool_errors_are_one_line(tmp_path):
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "tools" / "web.py"), f"--export_dir={tmp_path}"],
-        capture_output=True,
-        text=True,
-        timeout=60,
+def run_web_tool(*args):
+    return subprocess.run(
+        [sys.executable, str(REPO / "tools" / "web.py"), *args], capture_output=True, text=True, timeout=60
     )
-    assert proc.returncode == 2
-    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1
-    assert "no TFLite export here" in proc.stderr
+
+
+def assert_one_line_error(proc, fragment):
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.startswith("error: ") and proc.stderr.count("\n") == 1, proc.stderr[-2000:]
+    assert fragment in proc.stderr
+
+
+def test_web_tool_errors_are_one_line(tmp_path, export_dir):
+    assert_one_line_error(run_web_tool(f"--export_dir={tmp_path}"), "no TFLite export here")
+    copy = broken_copy(export_dir, tmp_path, tfgen_json=b"{not json")
+    assert_one_line_error(run_web_tool(f"--export_dir={copy}"), "tfgen.json: not tfgen export metadata")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run_web_tool(f"--export_dir={export_dir}", f"--port={port}")
+    assert_one_line_error(proc, f"cannot serve on 127.0.0.1:{port}: Address already in use")

@@ -12,24 +12,22 @@ from pathlib import Path
 
 from tfgen.benchmark.timing import time_call
 from tfgen.export import metadata as md
-from tfgen.export import web_server
+from tfgen.export import web_page, web_server
 from tfgen.export.litert_runtime import TFLiteModel
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 COLUMNS = ["runtime", "batch", "ms", "images_per_s", "vs_litert_python"]
 
 
 def _page_seconds(page, url, repeats):
+    def check(status):
+        if status == "error":
+            raise RuntimeError(f"the page failed: {page.inner_text('#error')}")
+
     page.goto(url)
-    page.wait_for_function("['done', 'error'].includes(document.body.dataset.status)", timeout=600_000)
-    if page.evaluate("document.body.dataset.status") == "error":
-        raise RuntimeError(f"the page failed: {page.inner_text('#error')}")
+    check(web_page.wait_for(page, timeout=600_000))  # run=1: compiles for the batch size, a warm-up run
     times = []
     for _ in range(repeats):
-        page.evaluate("document.body.dataset.status = 'clicked'")
-        page.click("#run")
-        page.wait_for_function("['done', 'error'].includes(document.body.dataset.status)", timeout=600_000)
+        check(web_page.press_run(page, timeout=600_000))
         times.append(float(page.evaluate("document.body.dataset.seconds")))
     return statistics.median(times)
 
@@ -44,7 +42,7 @@ def browser_rows(export_dir, variant="float32", batches=(1, 16), repeats=5, num_
     server, url = web_server.serve_in_thread([version_dir])
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            browser = web_page.launch(p)
             page = browser.new_page()
             for b in batches:
                 inputs = md.generating_request(lite.metadata, name, b, seed=0)
