@@ -1,10 +1,12 @@
 """The shared convolutional networks."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from tfgen.layers import ConvEncoder, ConvGenerator
+from tfgen.layers.conv_nets import spectral_estimate
 
 
 @pytest.mark.parametrize("shape", [(6, 5, 3), (8, 8, 1), (28, 28, 1), (20, 20, 3)])
@@ -32,3 +34,46 @@ def test_input_gradient_refuses_layers_it_does_not_model():
     enc(tf.zeros([1, 8, 8, 1]))
     with pytest.raises(ValueError, match="without normalization"):
         enc.input_gradient(tf.zeros([1, 8, 8, 1]))
+
+
+def test_spectral_estimate_converges_to_the_top_singular_value_and_its_gradient_is_v_u():
+    w = tf.constant(np.random.default_rng(0).normal(size=(3, 3, 4, 5)), tf.float32)
+    u = tf.math.l2_normalize(tf.ones([5]))
+    for _ in range(200):
+        sigma, u = spectral_estimate(w, u)
+    matrix = w.numpy().reshape(-1, 5)
+    _, s, vt = np.linalg.svd(matrix)
+    np.testing.assert_allclose(float(sigma), s[0], rtol=1e-5)
+    # u and v are constants in the gradient: d sigma / dW = v u^T, the top singular pair.
+    with tf.GradientTape() as tape:
+        tape.watch(w)
+        sigma, _ = spectral_estimate(w, u)
+    grad = tape.gradient(sigma, w).numpy().reshape(-1, 5)
+    left = matrix @ vt[0] / s[0]
+    np.testing.assert_allclose(np.abs(grad), np.abs(np.outer(left, vt[0])), atol=1e-5)
+
+
+def test_spectral_norm_divides_each_kernel_and_updates_only_in_training():
+    keras.utils.set_random_seed(0)
+    plain = ConvEncoder((4, 6), 1, 3)
+    normed = ConvEncoder((4, 6), 1, 3, spectral_norm=True)
+    for net in (plain, normed):
+        net.build((None, 7, 5, 2))
+    for a, b in zip([*plain.convs, plain.out], [*normed.convs, normed.out]):
+        b.kernel.assign(a.kernel)
+        b.bias.assign(a.bias)
+    x = tf.constant(np.random.default_rng(1).normal(size=(3, 7, 5, 2)), tf.float32)
+    before = [v.numpy().copy() for v in normed.singular_vectors]
+    normed(x)  # inference: the singular vectors stay
+    assert all(np.array_equal(a, v.numpy()) for a, v in zip(before, normed.singular_vectors))
+    for _ in range(100):
+        normed(x, training=True)
+    assert not np.array_equal(before[0], normed.singular_vectors[0].numpy())
+    # The plain network with every kernel divided by its exact largest singular value is the same function.
+    layers = [*plain.convs, plain.out]
+    for layer in layers:
+        matrix = layer.kernel.numpy().reshape(-1, layer.kernel.shape[-1])
+        layer.kernel.assign(layer.kernel.numpy() / np.linalg.svd(matrix, compute_uv=False)[0])
+    np.testing.assert_allclose(normed(x).numpy(), plain(x).numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="spectral normalization"):
+        normed.input_gradient(x)

@@ -107,3 +107,44 @@ def test_langevin_step_by_hand():
     noise = tf.constant([1.0, 0.0, 10.0])
     # 0.5 - 0.1 + 0.01 = 0.41; -0.9 + 0.1 = -0.8; 0.9 + 0.2 + 0.1 = 1.2, clipped to 1.
     close(losses.langevin_step(x, grad, 0.1, noise, 0.01), [0.41, -0.8, 1.0], rtol=1e-5)
+
+
+def test_r1_penalty_by_hand():
+    grads = tf.constant([[[1.0, 2.0], [0.0, -2.0]], [[0.0, 0.0], [0.0, 3.0]]])[..., None]
+    # 1/2 (1 + 4 + 0 + 4) and 1/2 * 9.
+    close(losses.r1_penalty(grads), [4.5, 4.5])
+
+
+def test_r1_penalty_of_a_linear_critic_through_a_tape():
+    # D(x) = sum(w * x): grad = w everywhere, so R1 = 1/2 ||w||^2 for every example.
+    w = tf.constant([[1.0, -2.0], [0.5, 3.0]])
+    x = tf.constant(np.random.default_rng(0).normal(size=(3, 2, 2)), tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        out = tf.reduce_sum(w * x, axis=[1, 2])
+    close(losses.r1_penalty(tape.gradient(out, x)), [0.5 * 14.25] * 3)
+
+
+def test_logistic_noise_is_logistic_and_follows_the_seed():
+    draw = losses.logistic_noise([100_000], tf.constant([1, 2])).numpy()
+    assert np.isfinite(draw).all()
+    # Logistic(0, 1): its CDF is the sigmoid.
+    assert stats.kstest(draw, stats.logistic.cdf).pvalue > 1e-3
+    np.testing.assert_array_equal(draw, losses.logistic_noise([100_000], tf.constant([1, 2])).numpy())
+    assert not np.array_equal(draw, losses.logistic_noise([100_000], tf.constant([1, 3])).numpy())
+
+
+def test_relaxed_bernoulli_limits_and_probability():
+    x = tf.constant([-1.5, -0.2, 0.0, 0.7, 2.0])
+    # Temperature 1 without noise: the continuous generator's tanh.
+    close(losses.relaxed_bernoulli_tanh(x, tf.zeros(5), 1.0), np.tanh(x.numpy()), rtol=1e-6)
+    # A cold draw is the sign of 2x + L.
+    noise = tf.constant([2.0, 0.1, -0.3, -1.0, -5.0])
+    cold = losses.relaxed_bernoulli_tanh(x, noise, 1e-4).numpy()
+    np.testing.assert_array_equal(cold, np.sign(2 * x.numpy() + noise.numpy()))
+    # P(draw > 0) = sigmoid(2x) = (tanh(x) + 1) / 2 at any temperature.
+    n = 200_000
+    big_x = tf.repeat(x, n)
+    draws = losses.relaxed_bernoulli_tanh(big_x, losses.logistic_noise([5 * n], tf.constant([0, 7])), 0.5).numpy()
+    frequency = (draws.reshape(5, n) > 0).mean(axis=1)
+    np.testing.assert_allclose(frequency, (np.tanh(x.numpy()) + 1) / 2, atol=0.005)  # 4+ standard errors

@@ -7,6 +7,8 @@ a base grid of ceil(H / 2^n) x ceil(W / 2^n) and crops the centre.
 
 [1] Radford, Metz, Chintala 2016, "Unsupervised Representation Learning with
     Deep Convolutional Generative Adversarial Networks", arXiv:1511.06434.
+[2] Miyato, Kataoka, Koyama, Yoshida 2018, "Spectral Normalization for
+    Generative Adversarial Networks", arXiv:1802.05957.
 """
 
 import math
@@ -23,6 +25,22 @@ def leaky_relu(x, alpha=0.2):
     # inside an exported function (Langevin sampling) still converts to TFLite
     # without the LeakyReluGrad op, which TFLite lacks.
     return tf.maximum(x, alpha * x)
+
+
+def spectral_estimate(kernel, u):
+    """One power iteration [2]: (sigma, new u) for the kernel as a matrix [fan_in, out].
+
+    u [out] is the running estimate of the top right-singular vector (a
+    weight carried from step to step, so one iteration per step suffices).
+    u and v are held constant in the gradient, as in [2]: the gradient flows
+    through sigma = v^T W u only via W.
+    """
+    w = tf.reshape(kernel, [-1, kernel.shape[-1]])
+    u = tf.cast(u, w.dtype)
+    v = tf.math.l2_normalize(tf.linalg.matvec(w, u))
+    new_u = tf.math.l2_normalize(tf.linalg.matvec(w, v, transpose_a=True))
+    v, new_u = tf.stop_gradient(v), tf.stop_gradient(new_u)
+    return tf.tensordot(v, tf.linalg.matvec(w, new_u), 1), new_u
 
 
 def _norm(kind, name):
@@ -53,12 +71,25 @@ class ConvEncoder(keras.layers.Layer):
             but the first. Keep "none" with a gradient penalty: it is defined
             per example.
         out_activation: None or "tanh".
+        spectral_norm: divide every kernel by its largest singular value,
+            estimated by one power iteration per training call [2]. Each
+            layer is then at most 1-Lipschitz (leaky ReLU is too), a cheap
+            constraint on a discriminator that needs no penalty term.
     """
 
     def __init__(
-        self, channels=(64, 128), out_dim=1, kernel_size=4, dropout=0.0, norm="none", out_activation=None, **kw
+        self,
+        channels=(64, 128),
+        out_dim=1,
+        kernel_size=4,
+        dropout=0.0,
+        norm="none",
+        out_activation=None,
+        spectral_norm=False,
+        **kw,
     ):
         super().__init__(**kw)
+        self.spectral_norm = bool(spectral_norm)
         self.channels = tuple(int(c) for c in channels)
         self.out_dim = int(out_dim)
         self.convs = [
@@ -78,17 +109,53 @@ class ConvEncoder(keras.layers.Layer):
                 norm.build(shape)
         self.flat_dim = int(math.prod(shape[1:]))
         self.out.build((None, self.flat_dim))
+        self.singular_vectors = []
+        if self.spectral_norm:
+            # Started from a random unit vector (seeded by the global Keras seed), like [2].
+            # ONLY_FIRST_REPLICA: every replica computes the same update from the same kernel.
+            for layer in (*self.convs, self.out):
+                out = layer.kernel.shape[-1]
+                self.singular_vectors.append(
+                    self.add_weight(
+                        shape=(out,),
+                        initializer=keras.initializers.RandomNormal(stddev=1.0 / math.sqrt(out)),
+                        trainable=False,
+                        aggregation="only_first_replica",
+                        name=f"{layer.name}_singular_vector",
+                    )
+                )
         self.built = True
 
+    def _kernel(self, index, layer, training):
+        """The layer's kernel, divided by its spectral norm when spectral_norm is on."""
+        if not self.spectral_norm:
+            return layer.kernel
+        u = self.singular_vectors[index]
+        sigma, new_u = spectral_estimate(tf.convert_to_tensor(layer.kernel), u.value)
+        if training:
+            u.assign(tf.cast(new_u, u.dtype))
+        return layer.kernel / sigma
+
+    def _conv(self, index, conv, x, training):
+        if not self.spectral_norm:
+            return conv(x)
+        kernel = tf.cast(self._kernel(index, conv, training), x.dtype)
+        return tf.nn.conv2d(x, kernel, conv.strides, "SAME") + tf.cast(conv.bias, x.dtype)
+
     def call(self, x, training=False):
-        for conv, norm in zip(self.convs, self.norms):
-            x = conv(x)
+        for index, (conv, norm) in enumerate(zip(self.convs, self.norms)):
+            x = self._conv(index, conv, x, training)
             if norm is not None:
                 x = norm(x, training=training)
             x = leaky_relu(x)
             if self.dropout is not None:
                 x = self.dropout(x, training=training)
-        return self.out(tf.reshape(x, [-1, self.flat_dim]))
+        x = tf.reshape(x, [-1, self.flat_dim])
+        if not self.spectral_norm:
+            return self.out(x)
+        kernel = tf.cast(self._kernel(len(self.convs), self.out, training), x.dtype)
+        x = tf.matmul(x, kernel) + tf.cast(self.out.bias, x.dtype)
+        return self.out.activation(x)
 
     def input_gradient(self, x):
         """d(sum over the batch of out[:, 0]) / dx, by a hand-written backward pass.
@@ -102,9 +169,13 @@ class ConvEncoder(keras.layers.Layer):
         if (
             any(n is not None for n in self.norms)
             or self.dropout is not None
+            or self.spectral_norm
             or self.out.activation.__name__ != "linear"
         ):
-            raise ValueError("input_gradient supports encoders without normalization, dropout or output activation")
+            raise ValueError(
+                "input_gradient supports encoders without normalization, spectral normalization, dropout "
+                "or output activation"
+            )
         inputs, pre = [], []
         for conv in self.convs:
             inputs.append(x)

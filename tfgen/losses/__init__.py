@@ -7,6 +7,9 @@ from tfgen.losses.adversarial import (
     gradient_penalty,
     interpolate,
     interpolation_weights,
+    logistic_noise,
+    r1_penalty,
+    relaxed_bernoulli_tanh,
 )
 from tfgen.losses.energy import contrastive_energy, langevin_step
 from tfgen.losses.likelihood import (
@@ -28,5 +31,8 @@ __all__ = [
     "interpolate",
     "interpolation_weights",
     "langevin_step",
+    "logistic_noise",
+    "r1_penalty",
+    "relaxed_bernoulli_tanh",
     "replica_mean",
 ]

@@ -14,6 +14,10 @@ with the i-th fake example (equal batch sizes).
     eps ~ U[0, 1] per example).
 [4] Lim & Ye 2017, "Geometric GAN", arXiv:1705.02894; Miyato et al. 2018
     (hinge loss).
+[5] Mescheder, Geiger, Nowozin 2018, "Which Training Methods for GANs do
+    actually Converge?", arXiv:1801.04406 (the R1 penalty).
+[6] Maddison, Mnih, Teh 2017, arXiv:1611.00712; Jang, Gu, Poole 2017,
+    arXiv:1611.01144 (the relaxed Bernoulli / Gumbel-sigmoid).
 """
 
 import dataclasses
@@ -96,6 +100,29 @@ def gradient_penalty(gradients):
     # The epsilon keeps the gradient of the norm finite where grad == 0.
     norm = tf.sqrt(tf.reduce_sum(tf.square(flat), axis=1) + 1e-12)
     return tf.square(norm - 1.0)
+
+
+def r1_penalty(gradients):
+    """1/2 ||grad_x D(x)||^2 per example at real x [5]; the caller weighs it by gamma."""
+    g = _f32(gradients)
+    return 0.5 * tf.reduce_sum(tf.square(tf.reshape(g, [tf.shape(g)[0], -1])), axis=1)
+
+
+def logistic_noise(shape, seed):
+    """log U - log(1 - U), U ~ U(0, 1): the difference of two Gumbels, for a relaxed Bernoulli [6]."""
+    # minval keeps log(0) out; the largest float32 below 1 keeps log(1 - U) finite.
+    u = tf.random.stateless_uniform(shape, seed=seed, minval=1e-7, maxval=1.0 - 6e-8)
+    return tf.math.log(u) - tf.math.log1p(-u)
+
+
+def relaxed_bernoulli_tanh(x, noise, temperature):
+    """A relaxed Bernoulli draw in [-1, 1] whose probability of being near 1 is sigmoid(2 x) = (tanh(x) + 1) / 2.
+
+    2 sigmoid((2 x + L) / t) - 1 = tanh((2 x + L) / (2 t)) with L logistic noise [6]: at t = 1 and
+    L = 0 it is tanh(x), the continuous generator's output; as t -> 0 it tends to sign(2 x + L), a
+    Bernoulli draw with p = sigmoid(2 x) mapped to -1 / 1.
+    """
+    return tf.tanh((2.0 * _f32(x) + _f32(noise)) / (2.0 * _f32(temperature)))
 
 
 def logistic_score(logits):
