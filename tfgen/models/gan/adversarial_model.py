@@ -31,8 +31,30 @@ discriminator's error on validation digits swung between 0.0002 and 0.6 from
 one checkpoint to the next, and the average of three checkpoints' weights gave
 an error of 0.12 and a better FID than two of the three.
 
+Stabilisers, each behind a constructor argument and off by default:
+spectral normalisation of the discriminator [3], the R1 penalty on real data
+[4], two time-scale learning rates (`d_learning_rate_scale`, [5]), instance
+noise annealed to zero [6], DiffAugment translation [7] and its adaptive
+form, ADA [8]: each image the discriminator sees is translated with a
+probability p that training moves so that the discriminator's sign on real
+training images, E[sign(D(x))], stays at a target. Two GANs trained to the
+same target have judges equally sure of real data, which GAM's r_test
+compares (`tfgen.evaluation.gam`).
+
 [2] Yazıcı et al. 2019, "The Unusual Effectiveness of Averaging in GAN
     Training", arXiv:1806.04498.
+[3] Miyato et al. 2018, "Spectral Normalization for Generative Adversarial
+    Networks", arXiv:1802.05957.
+[4] Mescheder, Geiger, Nowozin 2018, "Which Training Methods for GANs do
+    actually Converge?", arXiv:1801.04406.
+[5] Heusel et al. 2017, "GANs Trained by a Two Time-Scale Update Rule
+    Converge to a Local Nash Equilibrium", arXiv:1706.08500.
+[6] Sønderby et al. 2017, "Amortised MAP Inference for Image
+    Super-resolution", arXiv:1610.04490 (instance noise).
+[7] Zhao et al. 2020, "Differentiable Augmentation for Data-Efficient GAN
+    Training", arXiv:2006.10738.
+[8] Karras et al. 2020, "Training Generative Adversarial Networks with
+    Limited Data", arXiv:2006.06676.
 
 [1] Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
 """
@@ -43,7 +65,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
-from tfgen.models.base import replica_rows
+from tfgen.models.base import global_batch_mean, replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -64,7 +86,11 @@ def straight_through_sign(x):
     return tf.where(x >= 0.0, 1.0, -1.0) + (x - tf.stop_gradient(x))
 
 
-BINARY_PIXELS = (None, "threshold")
+BINARY_PIXELS = (None, "threshold", "gumbel")
+
+
+def _fold(seed, stream):
+    return tf.random.experimental.stateless_fold_in(seed, stream)
 
 
 class AdversarialImageModel(ColourImageModel):
@@ -102,8 +128,31 @@ class AdversarialImageModel(ColourImageModel):
             against a continuous generator the discriminator tells real from
             fake by the grey levels alone (measured on binarized MNIST:
             validation error 1-5.5%). Drawing each pixel from a probability
-            instead, as binarized MNIST was made, was measured worse and
-            removed (docs/RESULTS.md).
+            with a straight-through gradient, as binarized MNIST was made,
+            was measured worse and removed (docs/RESULTS.md). "gumbel": in
+            training each pixel is a relaxed Bernoulli draw (Gumbel-sigmoid,
+            `losses.relaxed_bernoulli_tanh`) with p = (tanh(x) + 1) / 2 and a
+            temperature annealed from `gumbel_temperature[0]` to
+            `gumbel_temperature[1]` over `anneal_steps` (geometrically); the
+            served image is each pixel's most likely value (the threshold),
+            the limit of the draw as its noise and temperature go to zero.
+        gumbel_temperature: (start, end) of that schedule. Defaults to (1.0, 0.1).
+        spectral_norm: spectral normalisation of the discriminator's kernels [3].
+        r1_penalty: weight gamma of gamma/2 ||grad D(x)||^2 on real images [4];
+            0 (default) is off.
+        instance_noise: standard deviation (in the [-1, 1] space) of Gaussian
+            noise added to every image the discriminator sees in training,
+            real and fake, falling linearly to 0 over `anneal_steps` [6].
+            0 (default) is off.
+        anneal_steps: generator steps over which instance noise and the
+            Gumbel temperature anneal. Defaults to 5,000.
+        ada_target: None (default) or the target of E[sign(D(x) - threshold)]
+            on real training images (0.6 in [8]): translation by up to
+            `augment_shift` pixels is then applied to each image with a
+            probability p moved after every step by
+            sign(statistic - target) * global batch / `ada_images`, clipped to
+            [0, 1]. Needs augment_shift >= 1 and a loss with a threshold.
+        ada_images: images over which p can move from 0 to 1. Defaults to 50,000.
     """
 
     family = "adversarial"
@@ -131,6 +180,13 @@ class AdversarialImageModel(ColourImageModel):
         ema_decay=0.0,
         augment_shift=0,
         binary_pixels=None,
+        gumbel_temperature=(1.0, 0.1),
+        spectral_norm=False,
+        r1_penalty=0.0,
+        instance_noise=0.0,
+        anneal_steps=5000,
+        ada_target=None,
+        ada_images=50000,
         **kwargs,
     ):
         super().__init__(image_shape, palette, **kwargs)
@@ -162,10 +218,32 @@ class AdversarialImageModel(ColourImageModel):
                 f"binary_pixels needs a two-colour grey palette (binarized data), got {len(self.palette)} colours "
                 f"in {self.channels} channel(s)"
             )
+        self.gumbel_temperature = tuple(float(t) for t in gumbel_temperature)
+        if len(self.gumbel_temperature) != 2 or min(self.gumbel_temperature) <= 0:
+            raise ValueError(f"gumbel_temperature must be two positive numbers (start, end), got {gumbel_temperature}")
+        self.spectral_norm = bool(spectral_norm)
+        self.r1_penalty = float(r1_penalty)
+        self.instance_noise = float(instance_noise)
+        self.anneal_steps = int(anneal_steps)
+        if self.r1_penalty < 0 or self.instance_noise < 0 or self.anneal_steps < 1:
+            raise ValueError(
+                f"r1_penalty and instance_noise must be >= 0 and anneal_steps >= 1, got {r1_penalty}, "
+                f"{instance_noise}, {anneal_steps}"
+            )
+        self.ada_target = None if ada_target is None else float(ada_target)
+        self.ada_images = int(ada_images)
+        if self.ada_target is not None:
+            if not -1.0 < self.ada_target < 1.0 or self.ada_images < 1:
+                raise ValueError(f"ada_target must be in (-1, 1) and ada_images >= 1, got {ada_target}, {ada_images}")
+            if not self.augment_shift:
+                raise ValueError("ada_target needs augment_shift >= 1: ADA adapts how often images are translated")
+            if self.loss_spec.threshold is None:
+                raise ValueError(f"ada_target needs a loss whose outputs have a real/fake threshold, not {loss!r}")
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
+        names += ["r1_penalty", "instance_noise", "gumbel_temperature", "ada_p", "ada_statistic"]
         # All created here (Keras locks a built model's state); train_step
-        # reports gradient_penalty only when a penalty is in use.
+        # reports each technique's metrics only when it is in use.
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
 
     def get_config(self):
@@ -181,6 +259,13 @@ class AdversarialImageModel(ColourImageModel):
             "ema_decay": self.ema_decay,
             "augment_shift": self.augment_shift,
             "binary_pixels": self.binary_pixels,
+            "gumbel_temperature": list(self.gumbel_temperature),
+            "spectral_norm": self.spectral_norm,
+            "r1_penalty": self.r1_penalty,
+            "instance_noise": self.instance_noise,
+            "anneal_steps": self.anneal_steps,
+            "ada_target": self.ada_target,
+            "ada_images": self.ada_images,
         }
 
     # -- building ---------------------------------------------------------
@@ -202,6 +287,11 @@ class AdversarialImageModel(ColourImageModel):
             name="probe_noise",
         )
         self.add_noise_seed()
+        if self.ada_target is not None:
+            # ADA's augmentation probability: state of the run, checkpointed and resumed with it.
+            self.ada_p = self.add_weight(
+                shape=(), initializer="zeros", trainable=False, aggregation="only_first_replica", name="ada_p"
+            )
         # The averages start at the initial weights. ONLY_FIRST_REPLICA: every
         # replica holds the same weights, so any one's update is the update.
         # Averages are keyed by the variable they follow (id), not by position:
@@ -256,14 +346,27 @@ class AdversarialImageModel(ColourImageModel):
         )
         return out
 
-    def _squash(self, generator_output):
-        """The generator's output -> images in [-1, 1] (GRAN keeps its canvases)."""
-        return tf.tanh(tf.cast(generator_output, tf.float32))
+    def _pre_squash(self, generator_output):
+        """The generator's output -> the image before tanh (GRAN keeps its canvases)."""
+        return tf.cast(generator_output, tf.float32)
 
-    def generate_model_space(self, noise, training=False, averaged=False):
-        """Images in [-1, 1] for noise [B, latent_dim] (exactly -1 or 1 with `binary_pixels`)."""
-        images = self._squash(self.run_network(self.generator, noise, averaged=averaged, training=training))
-        if self.binary_pixels == "threshold":
+    def _squash(self, generator_output):
+        """The generator's output -> images in [-1, 1]."""
+        return tf.tanh(self._pre_squash(generator_output))
+
+    def generate_model_space(self, noise, training=False, averaged=False, seed=None):
+        """Images in [-1, 1] for noise [B, latent_dim] (exactly -1 or 1 with `binary_pixels`).
+
+        With binary_pixels="gumbel", a training call (training=True) needs
+        `seed`, which draws the relaxed Bernoulli's noise.
+        """
+        output = self.run_network(self.generator, noise, averaged=averaged, training=training)
+        if self.binary_pixels == "gumbel" and training:
+            pre = self._pre_squash(output)
+            pixel_noise = replica_rows(lambda n: losses.logistic_noise([n, *pre.shape[1:]], seed), tf.shape(pre)[0])
+            return losses.relaxed_bernoulli_tanh(pre, pixel_noise, self.annealed()["gumbel_temperature"])
+        images = self._squash(output)
+        if self.binary_pixels:
             images = straight_through_sign(images)
         return images
 
@@ -323,27 +426,53 @@ class AdversarialImageModel(ColourImageModel):
             out = self.discriminate(x_hat, training=True)
         return losses.gradient_penalty(tape.gradient(out, x_hat))
 
+    def annealed(self):
+        """This step's instance-noise deviation and Gumbel temperature (float32 scalars)."""
+        progress = tf.minimum(tf.cast(self.seed_counter(), tf.float32) / float(self.anneal_steps), 1.0)
+        start, end = self.gumbel_temperature
+        return {
+            "instance_noise": self.instance_noise * (1.0 - progress),
+            "gumbel_temperature": start * (end / start) ** progress,
+        }
+
     def augment(self, images, seed, stream):
-        """What the discriminator sees in training: `images` translated (identity when augment_shift is 0)."""
-        if not self.augment_shift:
-            return images
-        seed = tf.random.experimental.stateless_fold_in(seed, stream)
-        offsets = replica_rows(lambda n: augment.random_offsets(n, self.augment_shift, seed), tf.shape(images)[0])
-        return augment.translate(images, offsets)
+        """What the discriminator sees in training: `images` translated (always, or with ADA's
+        probability p) and with instance noise added; the identity when both are off."""
+        seed = _fold(seed, stream)
+        rows = tf.shape(images)[0]
+        if self.augment_shift:
+            offsets = replica_rows(lambda n: augment.random_offsets(n, self.augment_shift, seed), rows)
+            if self.ada_target is not None:
+                chosen = replica_rows(lambda n: tf.random.stateless_uniform([n, 1], _fold(seed, 1)), rows)
+                offsets = offsets * tf.cast(chosen < self.ada_p, tf.int32)
+            images = augment.translate(images, offsets)
+        if self.instance_noise:
+            noise = replica_rows(lambda n: tf.random.stateless_normal([n, *images.shape[1:]], _fold(seed, 2)), rows)
+            images = images + self.annealed()["instance_noise"] * noise
+        return images
 
     def d_step(self, real, noise, seed):
         """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
-        fake = tf.stop_gradient(self.generate_model_space(noise, training=True))
+        fake = tf.stop_gradient(self.generate_model_space(noise, training=True, seed=_fold(seed, 4)))
         real, fake = self.augment(real, seed, 1), self.augment(fake, seed, 2)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_logits = self.discriminate(real, training=True)
+            if self.r1_penalty:
+                # R1: the gradient at the real images as the discriminator sees them (augmented).
+                with tf.GradientTape() as real_tape:
+                    real_tape.watch(real)
+                    real_logits = self.discriminate(real, training=True)
+                r1 = losses.r1_penalty(real_tape.gradient(real_logits, real))
+            else:
+                real_logits = self.discriminate(real, training=True)
             fake_logits = self.discriminate(fake, training=True)
             per_example = self.loss_spec.d(real_logits, fake_logits)
             loss = per_example
             if self.gp_weight:
                 penalty = self.penalty(real, fake, seed)
-                loss = per_example + self.gp_weight * penalty
+                loss = loss + self.gp_weight * penalty
+            if self.r1_penalty:
+                loss = loss + self.r1_penalty * r1
             scaled = self.d_optimizer.scale_loss(losses.replica_mean(loss))
         grads = tape.gradient(scaled, variables)
         self.d_optimizer.apply_gradients(zip(grads, variables))
@@ -355,13 +484,19 @@ class AdversarialImageModel(ColourImageModel):
         }
         if self.gp_weight:
             out["gradient_penalty"] = tf.reduce_mean(penalty)
+        if self.r1_penalty:
+            out["r1_penalty"] = tf.reduce_mean(r1)
+        if self.ada_target is not None:
+            # ADA's overfitting statistic r_t: how sure the discriminator is that real training images are real.
+            real_sign = tf.sign(real_logits - self.loss_spec.threshold)
+            out["ada_statistic"] = global_batch_mean(tf.reduce_mean(real_sign))
         return out
 
     def g_step(self, noise, seed):
         """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes."""
         variables = self.generator_variables()
         with tf.GradientTape() as tape:
-            fake = self.generate_model_space(noise, training=True)
+            fake = self.generate_model_space(noise, training=True, seed=_fold(seed, 4))
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
             per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
@@ -388,6 +523,7 @@ class AdversarialImageModel(ColourImageModel):
         # Strided slices: slice i of every replica holds the global rows i, i + d, ... of its part of
         # the batch, so together they are exactly the single-process slice i (rows i, i + d, ...).
         slices = [real[i :: self.d_steps] for i in range(self.d_steps)]
+        annealed = self.annealed()  # what this step uses (the generator step advances the count)
         d_out = []
         for i, chunk in enumerate(slices):
             d_out.append(self.d_step(chunk, self.training_noise(tf.shape(chunk)[0], i), self.training_seed(100 + i)))
@@ -397,6 +533,13 @@ class AdversarialImageModel(ColourImageModel):
         fake_colours, real_colours = (fake + 1.0) * 0.5, (real + 1.0) * 0.5
         values = {k: tf.add_n([d[k] for d in d_out]) / len(d_out) for k in d_out[0]}
         values.update(g_out)
+        if self.ada_target is not None:
+            values["ada_p"] = tf.identity(self.ada_p.value)  # the p this step used, read before the update
+            self.update_ada(values["ada_statistic"], tf.shape(real)[0])
+        if self.instance_noise:
+            values["instance_noise"] = annealed["instance_noise"]
+        if self.binary_pixels == "gumbel":
+            values["gumbel_temperature"] = annealed["gumbel_temperature"]
         values["fake_diversity"] = mean_pairwise_distance(fake_colours)
         values["real_diversity"] = mean_pairwise_distance(real_colours)
         values["sample_distance"] = nearest_distance(fake_colours, real_colours)
@@ -405,6 +548,13 @@ class AdversarialImageModel(ColourImageModel):
         for k, v in values.items():
             self.trackers[k].update_state(v)
         return {k: m.result() for k, m in self.trackers.items() if k in values}
+
+    def update_ada(self, statistic, batch_size):
+        """Moves ADA's p towards keeping `statistic` at the target: by the images of this step / ada_images."""
+        replicas = tf.distribute.get_strategy().num_replicas_in_sync
+        images = tf.cast(batch_size * replicas, tf.float32)
+        step = tf.sign(statistic - self.ada_target) * images / float(self.ada_images)
+        self.ada_p.assign(tf.clip_by_value(self.ada_p + step, 0.0, 1.0))
 
     def update_averages(self):
         # Warm-up as tf.train.ExponentialMovingAverage's num_updates: early on

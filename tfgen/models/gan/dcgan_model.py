@@ -18,7 +18,8 @@ class DCGAN(AdversarialImageModel):
         image_shape, palette and every keyword of `AdversarialImageModel`
             (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
-            binary_pixels): see there.
+            binary_pixels, gumbel_temperature, spectral_norm, r1_penalty,
+            instance_noise, anneal_steps, ada_target, ada_images): see there.
         generator_channels: base grid channels, then each hidden upsampling
             layer's; len() upsamplings. Defaults to (128, 64).
         discriminator_channels: filters of each stride-2 convolution.
@@ -55,7 +56,12 @@ class DCGAN(AdversarialImageModel):
             self.colour_shape, self.generator_channels, self.kernel_size, norm=generator_norm, name="generator"
         )
         self.discriminator = ConvEncoder(
-            self.discriminator_channels, 1, self.kernel_size, dropout=self.discriminator_dropout, name="discriminator"
+            self.discriminator_channels,
+            1,
+            self.kernel_size,
+            dropout=self.discriminator_dropout,
+            spectral_norm=self.spectral_norm,
+            name="discriminator",
         )
 
     def get_config(self):

@@ -108,10 +108,17 @@ GRAN_CONFIGS = {
             discriminator_channels=[8, 16],
             d_steps=2,
             ema_decay=0.9,
-            # Augmentation and a gradient penalty on, so the registry-wide tests (the mirrored
-            # comparison among them) cover the noise both draw.
+            # Every stabiliser on, so the registry-wide tests (resume, seeds, the mirrored
+            # comparison) cover the noise they draw and the state they carry (ADA's p, the
+            # spectral norm's singular vectors).
             augment_shift=1,
             gradient_penalty=1.0,
+            spectral_norm=True,
+            r1_penalty=1.0,
+            instance_noise=0.1,
+            anneal_steps=100,
+            ada_target=0.6,
+            ada_images=200,
         ),
         batch_size=8,
         learning_rate=2e-3,

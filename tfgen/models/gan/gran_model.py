@@ -71,7 +71,8 @@ class GRAN(AdversarialImageModel):
         image_shape, palette and every keyword of `AdversarialImageModel`
             (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
-            binary_pixels): see there.
+            binary_pixels, gumbel_temperature, spectral_norm, r1_penalty,
+            instance_noise, anneal_steps, ada_target, ada_images): see there.
         steps: drawing steps T (1, 3, 5 ...). Defaults to 3.
         hidden_dim: size of the noise code, the canvas reading and the GRU
             state. Defaults to 128.
@@ -126,7 +127,12 @@ class GRAN(AdversarialImageModel):
             name="generator",
         )
         self.discriminator = ConvEncoder(
-            self.discriminator_channels, 1, self.kernel_size, dropout=self.discriminator_dropout, name="discriminator"
+            self.discriminator_channels,
+            1,
+            self.kernel_size,
+            dropout=self.discriminator_dropout,
+            spectral_norm=self.spectral_norm,
+            name="discriminator",
         )
 
     def get_config(self):
@@ -146,8 +152,8 @@ class GRAN(AdversarialImageModel):
         self.generator.build((None, self.latent_dim))
         self.discriminator.build((None, *self.colour_shape))
 
-    def _squash(self, canvases):
-        return tf.tanh(canvases[:, -1])
+    def _pre_squash(self, canvases):
+        return tf.cast(canvases[:, -1], tf.float32)
 
     def canvases(self, noise, training=False, averaged=False):
         """The unsquashed canvas C_t after each step: [B, T, H, W, C]."""
