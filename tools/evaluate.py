@@ -43,6 +43,13 @@ flags.DEFINE_bool(
 )
 flags.DEFINE_integer("num_samples", None, "Samples to generate (default: as many as the split has).", lower_bound=2)
 flags.DEFINE_integer("sample_seed", 0, "Seed of the generated samples.")
+flags.DEFINE_enum(
+    "pixels",
+    None,
+    ["most_likely", "drawn"],
+    "For models that decode pixel distributions (VAE, autoencoder, DRAW): score each pixel's most likely value "
+    "(what their `sample` serves) or a draw from its distribution. Default: the model's own images.",
+)
 flags.DEFINE_bool("quantize", True, "Snap samples to the nearest palette colour before scoring.")
 flags.DEFINE_bool("parzen", True, "Include the Parzen-window log-likelihood (pixel space).")
 flags.DEFINE_string("feature_dir", None, "Where feature networks are cached (default: $TFGEN_CACHE/features).")
@@ -71,6 +78,7 @@ def main(argv):
             quantize=FLAGS.quantize,
             parzen=FLAGS.parzen,
             feature_dir=FLAGS.feature_dir,
+            pixels=FLAGS.pixels,
             log=lambda *a, **k: print(*a, **k, file=sys.stderr),
         )
         result["samples"] = {k: v for k, v in scores.items() if k not in result or k in ("step",)}

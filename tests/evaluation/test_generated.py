@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from tests.helpers import run_tool, tiny
-from tfgen.data import colours, datasets
+from tfgen.data import DataSpec, colours, datasets
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import generated
 from tfgen.training import trainer
 
@@ -86,6 +87,32 @@ def test_latent_models_generate_what_their_export_samples():
     assert got.shape == (5, *model.image_shape) and got.dtype == np.int32
     np.testing.assert_array_equal(got, expected)
     assert not np.array_equal(got, model.generate_images(5, 3))
+
+
+@pytest.mark.parametrize("num_classes", [2, 4])
+def test_latent_models_draw_pixels_from_their_decoded_distributions(num_classes):
+    """pixels="drawn" draws each pixel from the decoder's distribution (Bernoulli or categorical)."""
+    palette = np.array([[0, 0, 0], [255, 255, 255], [200, 30, 30], [20, 160, 40]][:num_classes], np.uint8)
+    model = tiny("vae", DataSpec("test", (6, 5, 1), num_classes, palette))
+    drawn = model.generate_images(6, 2, pixels="drawn")
+    assert drawn.shape == (6, 6, 5, 1) and drawn.dtype == np.int32
+    assert drawn.min() >= 0 and drawn.max() < num_classes
+    np.testing.assert_array_equal(drawn, model.generate_images(6, 2, pixels="drawn"))
+    assert not np.array_equal(drawn, model.generate_images(6, 2))  # not the most likely values
+    # One code repeated: each pixel's drawn values follow its decoded probabilities.
+    n = 4000
+    code = model.noise(1, 0)
+    probabilities = model.probabilities(model.decode_logits(model.prior_codes(code)))[0].numpy()  # [6, 5, 1, K]
+    draws = model._drawn_sample(tf.tile(code, [n, 1]), tf.constant([5, 1])).numpy()
+    frequencies = np.stack([(draws == k).mean(axis=0) for k in range(num_classes)], axis=-1)
+    np.testing.assert_allclose(frequencies, probabilities, atol=0.04)  # 5 standard errors at n = 4000
+    with pytest.raises(InvalidArgumentError, match="pixels must be one of"):
+        model.generate_images(2, 0, pixels="mean")
+
+
+def test_pixels_option_is_refused_for_models_that_draw_whole_images(dcgan_workdir):
+    with pytest.raises(InvalidArgumentError, match="--pixels applies to models that decode pixel distributions"):
+        generated.evaluate_samples(dcgan_workdir, num_samples=10, parzen=False, log=None, pixels="drawn")
 
 
 def test_evaluate_cli_scores_a_gans_samples_by_default(dcgan_workdir):

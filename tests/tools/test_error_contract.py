@@ -67,6 +67,12 @@ CASES = {
         ("zero_batch", ["--workdir={run}", "--batch_size=0"], "--batch_size=0"),
         ("no_workdir_flag", [], "--workdir must have a value other than None"),
         ("corrupt_checkpoint", ["--workdir={bad_ckpt}", "--checkpoint=latest"], BAD_CKPT),
+        (
+            "pixels_of_an_autoregressive_model",
+            ["--workdir={run}", "--samples", "--num_samples=4", "--pixels=drawn"],
+            "--pixels applies to models that decode pixel distributions",
+        ),
+        ("unknown_pixels", ["--workdir={run}", "--pixels=mean"], "--pixels=mean: value should be one of"),
     ],
     "evaluate_latent": [
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),

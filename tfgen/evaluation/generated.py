@@ -23,6 +23,9 @@ These scores use tfgen's own per-dataset feature network
 with published numbers.
 """
 
+import functools
+import inspect
+
 import numpy as np
 
 from tfgen.data import colours as colour_space
@@ -35,9 +38,25 @@ from tfgen.training import workdir as wd
 CHUNK = 500
 
 
-def generate_colours(model, num, seed, palette, chunk=CHUNK):
-    """`num` images from a model (see `image_sampler`), as colours; chunk i uses seed (seed, i)."""
-    sampler = model.generate_images
+def image_sampler(model, pixels=None):
+    """model.generate_images, with `pixels` bound for models that take it (see `generate_colours`)."""
+    if pixels is None:
+        return model.generate_images
+    if "pixels" not in inspect.signature(model.generate_images).parameters:
+        raise InvalidArgumentError(
+            f"--pixels applies to models that decode pixel distributions (vae, autoencoder, draw), "
+            f"not {type(model).__name__}"
+        )
+    return functools.partial(model.generate_images, pixels=pixels)
+
+
+def generate_colours(model, num, seed, palette, chunk=CHUNK, pixels=None):
+    """`num` images from a model (see `image_sampler`), as colours; chunk i uses seed (seed, i).
+
+    pixels: None for the model's own images, or (models that decode pixel
+    distributions: the VAE, the autoencoder) "most_likely" or "drawn".
+    """
+    sampler = image_sampler(model, pixels)
     out = []
     for i, start in enumerate(range(0, num, chunk)):
         n = min(chunk, num - start)
@@ -73,6 +92,7 @@ def evaluate_samples(
     parzen=True,
     feature_dir=None,
     log=print,
+    pixels=None,
 ):
     """Sample-quality scores of a workdir's latest checkpoint.
 
@@ -86,6 +106,7 @@ def evaluate_samples(
             f"sample-quality scores compare images; {run.model} models {run.data_spec.kind} "
             "(drop --samples: its likelihood is the score)"
         )
+    image_sampler(model, pixels)  # refuses a --pixels the model cannot take before any work
     dataset = dataset or run.dataset
     if data_dir is None and dataset == run.dataset:
         data_dir = run.data_dir
@@ -95,7 +116,7 @@ def evaluate_samples(
     # Equal sizes: FID is biased by N, and the reference uses the same N.
     real = real[: min(num, len(real))]
     extractor = feature_nets.feature_extractor(dataset, data_dir, cache_dir=feature_dir, log=log)
-    samples = generate_colours(model, num, seed, run.data_spec.palette)
+    samples = generate_colours(model, num, seed, run.data_spec.palette, pixels=pixels)
     if quantize:
         samples = colour_space.quantise(samples, run.data_spec.palette)
     real_features = extractor(real)
@@ -109,6 +130,7 @@ def evaluate_samples(
         "num_reference": int(len(real)),
         "quantized": bool(quantize),
         "seed": seed,
+        **({} if pixels is None else {"pixels": pixels}),
         **score(samples, real, extractor, real_features, parzen),
     }
     if split != "train":

@@ -19,10 +19,14 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import losses
+from tfgen.errors import InvalidArgumentError
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers.image_coders import ImageDecoder, ImageEncoder
 from tfgen.losses import latent as latent_losses
 from tfgen.models.base import GenerativeModel, replica_rows
+
+# How generate_images turns decoded pixel distributions into images.
+PIXELS = ("most_likely", "drawn")
 
 
 class LatentImageModel(GenerativeModel):
@@ -233,20 +237,37 @@ class LatentImageModel(GenerativeModel):
         codes = latent_pictures.encode_split(self, images, limit=limit)
         return latent_pictures.code_map(codes, f"{title} ({len(codes)})")
 
-    def generate_images(self, num, seed):
-        """int32 palette indices [num, H, W, C]: the most likely image of each of `num` prior codes.
+    def generate_images(self, num, seed, pixels="most_likely"):
+        """int32 palette indices [num, H, W, C] decoded from `num` prior codes.
 
         The codes are the `sample` signature's noise as `tools/sample.py`
-        draws it for an export, so a workdir and its export give the same images.
+        draws it for an export, so a workdir and its export give the same
+        images. pixels="most_likely" (the default, what `sample` serves)
+        takes each pixel's most likely value; "drawn" draws each pixel from
+        its decoded distribution (seeded by `seed` too), which is the model's
+        actual distribution over images.
         """
         from tfgen.export import noise as export_noise
 
+        if pixels not in PIXELS:
+            raise InvalidArgumentError(f"pixels must be one of {', '.join(PIXELS)}, got {pixels!r}")
         sample = next(s for s in self.signatures() if s.name == "sample")
-        codes = export_noise.request_inputs(sample.inputs, num, seed)["noise"]
-        return self.cached_function(self._most_likely_sample)(tf.constant(codes)).numpy()
+        codes = tf.constant(export_noise.request_inputs(sample.inputs, num, seed)["noise"])
+        if pixels == "most_likely":
+            return self.cached_function(self._most_likely_sample)(codes).numpy()
+        return self.cached_function(self._drawn_sample)(codes, tf.constant([seed, 1])).numpy()
 
     def _most_likely_sample(self, noise):
         return self.most_likely(self.decode_logits(self.prior_codes(noise)))
+
+    def _drawn_sample(self, noise, seed):
+        logits = tf.cast(self.decode_logits(self.prior_codes(noise)), tf.float32)
+        if self.bernoulli:
+            uniform = tf.random.stateless_uniform(tf.shape(logits[..., 0]), seed)
+            return tf.cast(uniform < tf.sigmoid(logits[..., 0]), tf.int32)
+        flat = tf.reshape(logits, [-1, logits.shape[-1]])
+        drawn = tf.random.stateless_categorical(flat, 1, seed, dtype=tf.int32)
+        return tf.reshape(drawn, tf.shape(logits)[:-1])
 
     def noise(self, num, seed):
         """Standard normal noise for `sample`, reproducible from an int seed."""
