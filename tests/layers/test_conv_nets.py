@@ -6,7 +6,7 @@ import pytest
 import tensorflow as tf
 
 from tfgen.layers import ConvEncoder, ConvGenerator
-from tfgen.layers.conv_nets import spectral_estimate
+from tfgen.layers.conv_nets import minibatch_stddev, spectral_estimate
 
 
 @pytest.mark.parametrize("shape", [(6, 5, 3), (8, 8, 1), (28, 28, 1), (20, 20, 3)])
@@ -77,3 +77,25 @@ def test_spectral_norm_divides_each_kernel_and_updates_only_in_training():
     np.testing.assert_allclose(normed(x).numpy(), plain(x).numpy(), rtol=1e-4, atol=1e-6)
     with pytest.raises(ValueError, match="spectral normalization"):
         normed.input_gradient(x)
+
+
+def test_minibatch_stddev_appends_each_groups_mean_deviation():
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(8, 3, 2, 5)).astype(np.float32)
+    got = minibatch_stddev(tf.constant(x), 4).numpy()
+    np.testing.assert_array_equal(got[..., :5], x)
+    for group in range(2):
+        members = x[4 * group : 4 * group + 4]
+        want = np.mean(np.sqrt(members.var(axis=0) + 1e-8))
+        np.testing.assert_allclose(got[4 * group : 4 * group + 4, ..., 5], want, rtol=1e-5)
+    # Identical examples: no deviation; a batch that does not split into groups is one group.
+    same = minibatch_stddev(tf.constant(np.repeat(x[:1], 4, axis=0)), 4).numpy()
+    np.testing.assert_allclose(same[..., 5], 1e-4, rtol=1e-3)  # sqrt(0 + 1e-8)
+    odd = minibatch_stddev(tf.constant(x[:6]), 4).numpy()
+    np.testing.assert_allclose(odd[..., 5], np.mean(np.sqrt(x[:6].var(axis=0) + 1e-8)), rtol=1e-5)
+    # In a discriminator it changes the output with the group's other members.
+    keras.utils.set_random_seed(0)
+    enc = ConvEncoder((4, 6), 1, 3, minibatch_stddev=2)
+    a = enc(tf.constant(x[:2])).numpy()
+    b = enc(tf.constant(np.stack([x[0], x[0]]))).numpy()
+    assert a[0, 0] != b[0, 0]

@@ -151,11 +151,12 @@ def test_gumbel_pixels_are_relaxed_in_training_binary_when_served(monkeypatch):
 
 
 def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused():
-    model = ada_model(spectral_norm=True, r1_penalty=2.0, instance_noise=0.1, anneal_steps=7)
+    model = ada_model(spectral_norm=True, minibatch_stddev=4, r1_penalty=2.0, instance_noise=0.1, anneal_steps=7)
     clone = type(model).from_config(model.get_config())
-    for key in ("spectral_norm", "r1_penalty", "instance_noise", "anneal_steps", "ada_target", "ada_images"):
+    keys = ("spectral_norm", "minibatch_stddev", "r1_penalty", "instance_noise", "anneal_steps")
+    for key in (*keys, "ada_target", "ada_images"):
         assert getattr(clone, key) == getattr(model, key), key
-    assert clone.discriminator.spectral_norm
+    assert clone.discriminator.spectral_norm and clone.discriminator.minibatch_stddev == 4
     gumbel = dcgan(BINARY, binary_pixels="gumbel", gumbel_temperature=(2.0, 0.5))
     assert type(gumbel).from_config(gumbel.get_config()).gumbel_temperature == (2.0, 0.5)
     refusals = [
@@ -163,6 +164,7 @@ def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused(
         ({"ada_target": 0.6, "augment_shift": 1, "loss": "wasserstein"}, "real/fake threshold"),
         ({"ada_target": 1.5, "augment_shift": 1}, "ada_target must be in"),
         ({"r1_penalty": -1.0}, "must be >= 0"),
+        ({"minibatch_stddev": -2}, "minibatch_stddev must be 0"),
         ({"anneal_steps": 0}, "anneal_steps"),
         ({"gumbel_temperature": (1.0, 0.0)}, "two positive numbers"),
     ]

@@ -9,6 +9,9 @@ a base grid of ceil(H / 2^n) x ceil(W / 2^n) and crops the centre.
     Deep Convolutional Generative Adversarial Networks", arXiv:1511.06434.
 [2] Miyato, Kataoka, Koyama, Yoshida 2018, "Spectral Normalization for
     Generative Adversarial Networks", arXiv:1802.05957.
+[3] Karras, Aila, Laine, Lehtinen 2018, "Progressive Growing of GANs for
+    Improved Quality, Stability, and Variation", arXiv:1710.10196
+    (minibatch standard deviation).
 """
 
 import math
@@ -43,6 +46,25 @@ def spectral_estimate(kernel, u):
     return tf.tensordot(v, tf.linalg.matvec(w, new_u), 1), new_u
 
 
+def minibatch_stddev(x, group_size):
+    """x [B, H, W, C] with one more channel: the standard deviation across each group of examples [3].
+
+    Groups are `group_size` consecutive examples (so a batch split into
+    replicas of multiples of `group_size` groups alike); for each group the
+    per-feature standard deviation over its examples, averaged over every
+    feature and position, is appended as a constant channel to each of its
+    examples. A batch that does not split into groups is one group. A
+    discriminator can then see a batch of identical fakes.
+    """
+    batch = tf.shape(x)[0]
+    group = tf.where(tf.equal(batch % group_size, 0), group_size, batch)
+    y = tf.reshape(x, tf.concat([[-1, group], tf.shape(x)[1:]], 0))  # [M, G, H, W, C]
+    variance = tf.reduce_mean(tf.square(y - tf.reduce_mean(y, axis=1, keepdims=True)), axis=1)
+    deviation = tf.reduce_mean(tf.sqrt(variance + 1e-8), axis=[1, 2, 3])  # [M]
+    per_example = tf.repeat(deviation, group)  # [B]
+    return tf.concat([x, tf.ones_like(x[..., :1]) * per_example[:, None, None, None]], axis=-1)
+
+
 def _norm(kind, name):
     if kind == "layer":
         # Per position over channels: batch-independent, so training and
@@ -75,6 +97,10 @@ class ConvEncoder(keras.layers.Layer):
             estimated by one power iteration per training call [2]. Each
             layer is then at most 1-Lipschitz (leaky ReLU is too), a cheap
             constraint on a discriminator that needs no penalty term.
+        minibatch_stddev: 0 (default, off) or a group size G: before the
+            output layer, each example gets a channel holding the diversity
+            of its group of G examples (`minibatch_stddev`) [3]. The output
+            then depends on the other examples of the group.
     """
 
     def __init__(
@@ -86,10 +112,12 @@ class ConvEncoder(keras.layers.Layer):
         norm="none",
         out_activation=None,
         spectral_norm=False,
+        minibatch_stddev=0,
         **kw,
     ):
         super().__init__(**kw)
         self.spectral_norm = bool(spectral_norm)
+        self.minibatch_stddev = int(minibatch_stddev)
         self.channels = tuple(int(c) for c in channels)
         self.out_dim = int(out_dim)
         self.convs = [
@@ -107,6 +135,8 @@ class ConvEncoder(keras.layers.Layer):
             shape = conv.compute_output_shape(shape)
             if norm is not None:
                 norm.build(shape)
+        if self.minibatch_stddev:
+            shape = (*shape[:-1], shape[-1] + 1)
         self.flat_dim = int(math.prod(shape[1:]))
         self.out.build((None, self.flat_dim))
         self.singular_vectors = []
@@ -150,6 +180,8 @@ class ConvEncoder(keras.layers.Layer):
             x = leaky_relu(x)
             if self.dropout is not None:
                 x = self.dropout(x, training=training)
+        if self.minibatch_stddev:
+            x = minibatch_stddev(x, self.minibatch_stddev)
         x = tf.reshape(x, [-1, self.flat_dim])
         if not self.spectral_norm:
             return self.out(x)
@@ -170,11 +202,12 @@ class ConvEncoder(keras.layers.Layer):
             any(n is not None for n in self.norms)
             or self.dropout is not None
             or self.spectral_norm
+            or self.minibatch_stddev
             or self.out.activation.__name__ != "linear"
         ):
             raise ValueError(
-                "input_gradient supports encoders without normalization, spectral normalization, dropout "
-                "or output activation"
+                "input_gradient supports encoders without normalization, spectral normalization, minibatch "
+                "deviation, dropout or output activation"
             )
         inputs, pre = [], []
         for conv in self.convs:

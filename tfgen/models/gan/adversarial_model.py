@@ -138,6 +138,10 @@ class AdversarialImageModel(ColourImageModel):
             the limit of the draw as its noise and temperature go to zero.
         gumbel_temperature: (start, end) of that schedule. Defaults to (1.0, 0.1).
         spectral_norm: spectral normalisation of the discriminator's kernels [3].
+        minibatch_stddev: 0 (default, off) or a group size G: the
+            discriminator sees how diverse each group of G images is
+            (`tfgen.layers.conv_nets.minibatch_stddev`, Karras et al. 2018),
+            so a generator that draws one image for every noise is caught.
         r1_penalty: weight gamma of gamma/2 ||grad D(x)||^2 on real images [4];
             0 (default) is off.
         instance_noise: standard deviation (in the [-1, 1] space) of Gaussian
@@ -182,6 +186,7 @@ class AdversarialImageModel(ColourImageModel):
         binary_pixels=None,
         gumbel_temperature=(1.0, 0.1),
         spectral_norm=False,
+        minibatch_stddev=0,
         r1_penalty=0.0,
         instance_noise=0.0,
         anneal_steps=5000,
@@ -222,6 +227,9 @@ class AdversarialImageModel(ColourImageModel):
         if len(self.gumbel_temperature) != 2 or min(self.gumbel_temperature) <= 0:
             raise ValueError(f"gumbel_temperature must be two positive numbers (start, end), got {gumbel_temperature}")
         self.spectral_norm = bool(spectral_norm)
+        self.minibatch_stddev = int(minibatch_stddev)
+        if self.minibatch_stddev < 0:
+            raise ValueError(f"minibatch_stddev must be 0 (off) or a group size, got {minibatch_stddev}")
         self.r1_penalty = float(r1_penalty)
         self.instance_noise = float(instance_noise)
         self.anneal_steps = int(anneal_steps)
@@ -261,6 +269,7 @@ class AdversarialImageModel(ColourImageModel):
             "binary_pixels": self.binary_pixels,
             "gumbel_temperature": list(self.gumbel_temperature),
             "spectral_norm": self.spectral_norm,
+            "minibatch_stddev": self.minibatch_stddev,
             "r1_penalty": self.r1_penalty,
             "instance_noise": self.instance_noise,
             "anneal_steps": self.anneal_steps,

@@ -18,8 +18,9 @@ class DCGAN(AdversarialImageModel):
         image_shape, palette and every keyword of `AdversarialImageModel`
             (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
-            binary_pixels, gumbel_temperature, spectral_norm, r1_penalty,
-            instance_noise, anneal_steps, ada_target, ada_images): see there.
+            binary_pixels, gumbel_temperature, spectral_norm,
+            minibatch_stddev, r1_penalty, instance_noise, anneal_steps,
+            ada_target, ada_images): see there.
         generator_channels: base grid channels, then each hidden upsampling
             layer's; len() upsamplings. Defaults to (128, 64).
         discriminator_channels: filters of each stride-2 convolution.
@@ -61,6 +62,7 @@ class DCGAN(AdversarialImageModel):
             self.kernel_size,
             dropout=self.discriminator_dropout,
             spectral_norm=self.spectral_norm,
+            minibatch_stddev=self.minibatch_stddev,
             name="discriminator",
         )
 

@@ -71,8 +71,9 @@ class GRAN(AdversarialImageModel):
         image_shape, palette and every keyword of `AdversarialImageModel`
             (latent_dim, loss, d_steps, gradient_penalty, adam_beta_1,
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
-            binary_pixels, gumbel_temperature, spectral_norm, r1_penalty,
-            instance_noise, anneal_steps, ada_target, ada_images): see there.
+            binary_pixels, gumbel_temperature, spectral_norm,
+            minibatch_stddev, r1_penalty, instance_noise, anneal_steps,
+            ada_target, ada_images): see there.
         steps: drawing steps T (1, 3, 5 ...). Defaults to 3.
         hidden_dim: size of the noise code, the canvas reading and the GRU
             state. Defaults to 128.
@@ -132,6 +133,7 @@ class GRAN(AdversarialImageModel):
             self.kernel_size,
             dropout=self.discriminator_dropout,
             spectral_norm=self.spectral_norm,
+            minibatch_stddev=self.minibatch_stddev,
             name="discriminator",
         )
 
