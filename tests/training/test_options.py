@@ -95,3 +95,22 @@ def test_model_args_are_part_of_the_run_and_a_resume_must_repeat_them(tmp_path):
         trainer.train(trainer.TrainOptions(**options, model_args=("units=5",)))
     with pytest.raises(ValueError, match=r"--model_args=dropout=2: dropout must be in \[0, 1\)"):
         trainer.train(trainer.TrainOptions(**dict(options, workdir=str(tmp_path / "b")), model_args=("dropout=2",)))
+
+
+def test_repeated_model_args_flags_add_up_instead_of_the_last_one_winning():
+    """`--model_args=a=1 --model_args=b=2` keeps both: absl's list flags keep only the last occurrence,
+    which silently trained runs without the settings given first."""
+    from absl import flags
+
+    from tfgen.training import options
+
+    values = flags.FlagValues()
+    options.define_flags(values)
+    values(["train", "--model_args=binary_pixels=threshold,units=3", "--model_args=spectral_norm=true", "--seed=4"])
+    got = options.from_flags(values)
+    assert got.model_args == ("binary_pixels=threshold", "units=3", "spectral_norm=true")
+    assert options.parse_model_args(got.model_args) == {"binary_pixels": "threshold", "units": 3, "spectral_norm": True}
+    values = flags.FlagValues()
+    options.define_flags(values)
+    values(["train"])
+    assert options.from_flags(values).model_args == ()

@@ -152,7 +152,9 @@ def define_flags(flag_values=flags.FLAGS):
         elif kind == "bool":
             flags.DEFINE_bool(field.name, field.default, meta["help"], **kwargs)
         elif kind == "list":
-            flags.DEFINE_list(field.name, list(field.default), meta["help"], **kwargs)
+            # Repeatable, each occurrence a comma-separated list (an absl list flag would keep
+            # only the last occurrence and silently drop the others).
+            flags.DEFINE_multi_string(field.name, list(field.default), meta["help"], **kwargs)
         else:
             raise ValueError(f"option {field.name}: no flag of kind {kind!r}")
 
@@ -160,6 +162,9 @@ def define_flags(flag_values=flags.FLAGS):
 def from_flags(flag_values=flags.FLAGS):
     """The `TrainOptions` the parsed flags ask for."""
     values = {f.name: flag_values[f.name].value for f in flag_fields()}
+    for field in flag_fields():
+        if field.metadata["kind"] == "list":
+            values[field.name] = [item for text in values[field.name] for item in text.split(",") if item]
     return TrainOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
