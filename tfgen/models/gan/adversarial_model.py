@@ -65,6 +65,7 @@ import tensorflow as tf
 from tfgen import losses
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
+from tfgen.layers import ConvEncoder
 from tfgen.models.base import global_batch_mean, replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
@@ -278,6 +279,19 @@ class AdversarialImageModel(ColourImageModel):
         }
 
     # -- building ---------------------------------------------------------
+
+    def make_discriminator(self):
+        """The convolutional discriminator both families use, from `discriminator_channels`,
+        `kernel_size` and `discriminator_dropout` (set by the subclass) and the stabiliser switches."""
+        return ConvEncoder(
+            self.discriminator_channels,
+            1,
+            self.kernel_size,
+            dropout=self.discriminator_dropout,
+            spectral_norm=self.spectral_norm,
+            minibatch_stddev=self.minibatch_stddev,
+            name="discriminator",
+        )
 
     def build_networks(self):
         """Builds every weight of `self.generator` and `self.discriminator` (subclasses)."""

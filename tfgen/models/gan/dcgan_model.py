@@ -5,7 +5,7 @@
 """
 
 from tfgen import registry
-from tfgen.layers import ConvEncoder, ConvGenerator
+from tfgen.layers import ConvGenerator
 from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.models.gan.gan_configs import DCGAN_CONFIGS
 
@@ -56,15 +56,7 @@ class DCGAN(AdversarialImageModel):
         self.generator = ConvGenerator(
             self.colour_shape, self.generator_channels, self.kernel_size, norm=generator_norm, name="generator"
         )
-        self.discriminator = ConvEncoder(
-            self.discriminator_channels,
-            1,
-            self.kernel_size,
-            dropout=self.discriminator_dropout,
-            spectral_norm=self.spectral_norm,
-            minibatch_stddev=self.minibatch_stddev,
-            name="discriminator",
-        )
+        self.discriminator = self.make_discriminator()
 
     def get_config(self):
         return {

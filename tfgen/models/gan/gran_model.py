@@ -127,15 +127,7 @@ class GRAN(AdversarialImageModel):
             generator_norm,
             name="generator",
         )
-        self.discriminator = ConvEncoder(
-            self.discriminator_channels,
-            1,
-            self.kernel_size,
-            dropout=self.discriminator_dropout,
-            spectral_norm=self.spectral_norm,
-            minibatch_stddev=self.minibatch_stddev,
-            name="discriminator",
-        )
+        self.discriminator = self.make_discriminator()
 
     def get_config(self):
         return {
