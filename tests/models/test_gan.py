@@ -11,6 +11,7 @@ from tests.helpers import batch_for, tiny
 from tfgen import data as tfdata
 from tfgen import losses, registry, sampling
 from tfgen.data import DataSpec, pipeline
+from tfgen.models.gan import gran_model
 from tfgen.training import callbacks, trainer
 from tfgen.training.trainer import default_optimizers
 
@@ -166,12 +167,10 @@ def test_gran_canvas_is_the_squashed_sum_of_updates(steps):
     # The image is the last canvas squashed; each canvas adds one update to the previous one.
     np.testing.assert_allclose(sheet[:, -1], model.generate(noise).numpy(), atol=1e-6)
     np.testing.assert_allclose(sheet, (np.tanh(canvases) + 1) / 2, atol=1e-6)
-    decoder = model.generator.decoder
-    first = decoder(
-        model.generator.cell(
-            tf.concat([model.generator.canvas_encoder(tf.zeros([3, 6, 5, 3])), model.generator.noise_code(noise)], -1),
-            [tf.zeros([3, model.hidden_dim])],
-        )[0]
+    generator = model.generator
+    reading = generator.canvas_encoder(tf.zeros([3, 6, 5, 3])) - generator.reading_centres[0].moving_mean
+    first = generator.decoder(
+        generator.cell(tf.concat([reading, generator.noise_code(noise)], -1), [tf.zeros([3, model.hidden_dim])])[0]
     )
     np.testing.assert_allclose(canvases[:, 0], first.numpy(), rtol=1e-5, atol=1e-6)  # C_1 = 0 + f(h_1)
     if steps > 1:
@@ -179,6 +178,47 @@ def test_gran_canvas_is_the_squashed_sum_of_updates(steps):
         assert all(np.abs(u).max() > 0 for u in np.moveaxis(updates, 1, 0)), "a step drew nothing"
     pictures = model.previews(None, None, num_samples=4, seed=0)
     assert set(pictures) == {"samples", "canvas_steps"}
+
+
+def test_mean_only_batch_norm_subtracts_the_batch_mean_in_training_and_the_running_mean_otherwise():
+    norm = gran_model.MeanOnlyBatchNorm(momentum=0.75)
+    x = np.array([[1.0, 2.0], [3.0, 10.0], [5.0, 0.0]], np.float32)
+    np.testing.assert_allclose(norm(x, training=True).numpy(), x - x.mean(0), atol=1e-6)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), 0.25 * x.mean(0), rtol=1e-6)
+    norm(2 * x, training=True)
+    running = 0.75 * 0.25 * x.mean(0) + 0.25 * 2 * x.mean(0)
+    np.testing.assert_allclose(norm.moving_mean.numpy(), running, rtol=1e-6)
+    np.testing.assert_allclose(norm(x).numpy(), x - running, rtol=1e-6)  # not training: the batch is not used
+    np.testing.assert_allclose(norm(x[:1]).numpy(), x[:1] - running, rtol=1e-6)
+
+
+def test_gran_reading_of_the_empty_canvas_is_centred_away_in_training():
+    """At T = 1 every example reads the same empty canvas, so the centred reading is exactly 0 in training."""
+    spec = registry.get("gran").cls.conformance_spec()
+    for centre in (True, False):
+        keras.utils.set_random_seed(0)
+        model = registry.get("gran").build(spec, "tiny", steps=1, centre_reading=centre)
+        generator = model.generator
+        noise = model.noise(4, 0)
+        canvas = generator(noise, training=True)[:, 0].numpy()
+        reading = generator.canvas_encoder(tf.zeros([4, 6, 5, 3]))
+        if centre:
+            reading = tf.zeros_like(reading)
+        state = [tf.zeros([4, model.hidden_dim])]
+        hidden = generator.cell(tf.concat([reading, generator.noise_code(noise)], -1), state, training=True)[0]
+        np.testing.assert_allclose(canvas, generator.decoder(hidden, training=True).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_gran_samples_do_not_depend_on_the_rest_of_the_batch():
+    model = compiled("gran")
+    step = tf.function(model.train_step)
+    for _ in range(3):
+        step(batch_for(model, 8))
+    means = [c.moving_mean.numpy() for c in model.generator.reading_centres]
+    # Trained away from 0 (the empty canvas reads as nearly 0 at initialisation).
+    assert len(means) == model.steps and all(np.abs(m).max() > 0 for m in means) and np.abs(means[-1]).max() > 1e-3
+    noise = model.noise(5, 0)
+    np.testing.assert_allclose(model.generate(noise[:1]).numpy(), model.generate(noise).numpy()[:1], atol=1e-6)
 
 
 def digits_batches(batch_size, steps):

@@ -14,8 +14,8 @@ mirrored run is the single-process run up to summation order, and must end
 within ATOL of the reference: a train_step that assumes one replica (a state
 update not combined across replicas, a wrong slice of the batch or of its
 noise) ends elsewhere. The tiny configs switch on what draws noise
-(pixelcnn's dropout, GRAN's augmentation and gradient penalty, sentence-VAE
-free bits) so that it is covered. Not caught: PixelRNN's time-major dropout
+(pixelcnn's dropout, GRAN's augmentation, gradient penalty and batch-centred
+canvas reading, sentence-VAE free bits) so that it is covered. Not caught: PixelRNN's time-major dropout
 (its tiny config has none), and a small batch statistic taken per replica
 (the autoencoder's per-replica code variance moves its weights by 3e-7 in 2
 steps). Adam's update is nearly invariant to the loss's scale, so a loss not
