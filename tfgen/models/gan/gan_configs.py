@@ -106,7 +106,7 @@ GRAN_CONFIGS = {
             generator_channels=[16, 8],
             encoder_channels=[4],
             discriminator_channels=[8, 16],
-            d_steps=1,
+            d_steps=2,
             ema_decay=0.9,
             # Every stabiliser on, so the registry-wide tests (resume, seeds, the mirrored
             # comparison) cover the noise they draw and the state they carry (ADA's p, the
