@@ -11,11 +11,8 @@ from tfgen.export import web_page, web_server
 
 def pytest_collection_modifyitems(items):
     # pytest-xdist hands tests out in collection order, so a long test collected last runs alone at the
-    # end while the other worker waits. Longest first keeps both workers busy to the end: the long tests,
-    # then the modules that one worker runs whole (xdist_group), then the rest, one test at a time.
-    items.sort(
-        key=lambda item: (item.get_closest_marker("long") is None, item.get_closest_marker("xdist_group") is None)
-    )  # stable: otherwise in order
+    # end while the other worker waits. Longest first keeps both workers busy to the end.
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise in order
 
 
 def shared_tmp(tmp_path_factory):

@@ -10,9 +10,6 @@ from tfgen.data import colours, datasets
 from tfgen.evaluation import features
 from tfgen.evaluation import sample_quality as sq
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("features")
-
 
 @pytest.fixture(scope="module")
 def extractor():

@@ -16,9 +16,6 @@ from tfgen.evaluation import gam
 from tfgen.training import trainer
 from tfgen.training.trainer import default_optimizers
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("gam")
-
 
 def test_verdict_by_hand():
     assert gam.verdict(1.05, 0.8) == "a"  # D_a errs less on G_b than D_b on G_a

@@ -12,9 +12,6 @@ from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import generated
 from tfgen.training import trainer
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("generated")
-
 
 def tiny_run(tmp_path_factory, model, steps):
     workdir = tmp_path_factory.mktemp(model)

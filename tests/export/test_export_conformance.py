@@ -21,9 +21,7 @@ MAX_BATCH = 8
 NAMES = registry.names()
 
 
-# One pytest-xdist worker per model (--dist=loadgroup, pyproject.toml): split across both workers, each
-# model's export would be built twice.
-@pytest.fixture(scope="module", params=[pytest.param(n, marks=pytest.mark.xdist_group(f"export-{n}")) for n in NAMES])
+@pytest.fixture(scope="module", params=NAMES)
 def exported(request, tmp_path_factory):
     name = request.param
     model = tiny(name)

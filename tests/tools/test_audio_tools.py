@@ -9,9 +9,6 @@ from tfgen import data as tfdata
 from tfgen.evaluation import likelihood
 from tfgen.training import trainer
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("audio_tools")
-
 
 @pytest.fixture(scope="module")
 def speech_run(speech_dir, tmp_path_factory):

@@ -15,9 +15,6 @@ from tests.helpers import run_tool
 from tfgen.evaluation import latent
 from tfgen.training import trainer
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("latent_tools")
-
 
 def last_json(proc):
     return json.loads(proc.stdout.strip().splitlines()[-1])

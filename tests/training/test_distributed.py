@@ -74,14 +74,14 @@ print("weights sha256", summary["weights_sha256"])
 
 @pytest.mark.long
 def test_two_workers_with_a_slow_chief_match_each_other_and_a_single_process(single_process, tmp_path):
-    """The chief pauses 8 s before the first step and at the epoch end (step 6 of 9); the step timeout is 4 s.
+    """The chief pauses 6 s before the first step and at the epoch end (step 6 of 9); the step timeout is 4 s.
 
     Only the chief runs callbacks, so the other worker reaches the first step
-    and the step after the epoch end 8 s early, and waits there. A timeout
+    and the step after the epoch end 6 s early, and waits there. A timeout
     that covered those waits would kill this healthy cluster.
     """
     workdir = tmp_path / "run"
-    command = [sys.executable, "-c", SLOW_CHIEF, str(workdir), "8", json.dumps(OPTIONS)]
+    command = [sys.executable, "-c", SLOW_CHIEF, str(workdir), "6", json.dumps(OPTIONS)]
     outputs = local_cluster.run(command, num_workers=2, cwd=REPO, timeout=300)
     assert [code for code, _, _ in outputs] == [0, 0], "\n\n".join(err[-3000:] for _, _, err in outputs)
     chief_digest, worker_digest = (digest(out) for _, out, _ in outputs)

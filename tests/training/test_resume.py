@@ -21,9 +21,6 @@ from tfgen.errors import CorruptFileError, WorkdirBusyError
 from tfgen.training import trainer
 from tfgen.training import workdir as wd
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("resume")
-
 
 class Interrupted(Exception):
     pass

@@ -24,9 +24,6 @@ from tfgen.export import noise
 from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.export.web_page import press_run
 
-# Its module-scoped fixtures are built once: one pytest-xdist worker runs the module (pyproject.toml).
-pytestmark = pytest.mark.xdist_group("page")
-
 
 @pytest.fixture(scope="module")
 def export_dir(tiny_workdir):
