@@ -105,19 +105,24 @@ DATA_ARGUMENTS = frozenset(
 )
 
 
-def constructor_arguments(cls):
-    """The keyword arguments a config may set for model class `cls` (its and its bases' `__init__`s)."""
+def constructor_defaults(cls):
+    """{argument: default} of the keyword arguments a config may set for model class `cls` (its and its
+    bases' `__init__`s; the subclass's default wins; inspect.Parameter.empty where there is none)."""
     from tfgen.models import base
 
-    names = set()
-    for klass in cls.__mro__:
+    defaults = {}
+    for klass in reversed(cls.__mro__):
         if isinstance(klass, type) and issubclass(klass, base.GenerativeModel) and "__init__" in vars(klass):
-            parameters = inspect.signature(klass.__init__).parameters.values()
-            names |= {
-                p.name for p in parameters if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-            }
+            for p in inspect.signature(klass.__init__).parameters.values():
+                if p.name != "self" and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+                    defaults[p.name] = p.default
     renamed = getattr(cls, "renamed_arguments", {})
-    return {renamed.get(n, n) for n in names} - DATA_ARGUMENTS
+    return {renamed.get(n, n): d for n, d in defaults.items() if renamed.get(n, n) not in DATA_ARGUMENTS}
+
+
+def constructor_arguments(cls):
+    """The keyword arguments a config may set for model class `cls` (its and its bases' `__init__`s)."""
+    return set(constructor_defaults(cls))
 
 
 def register(name, *, configs, default_dataset):

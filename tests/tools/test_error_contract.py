@@ -166,6 +166,11 @@ CASES = {
             "takes no argument unitz",
         ),
         ("bad_model_arg", ["--config=tiny", "--model_args=units=-1", "--workdir={tmp}/t8"], "--model_args=units=-1"),
+        (
+            "non_boolean_switch",
+            ["--model=gran", "--config=tiny", "--model_args=centre_reading=maybe", "--workdir={tmp}/t9"],
+            "--model_args: centre_reading='maybe' is not true or false",
+        ),
         ("garbage_run_json", ["--config=tiny", "--workdir={garbage}", "--noexport"], NOT_A_RUN),
         (
             "corrupt_data_file",
