@@ -4,8 +4,7 @@ import os
 
 import pytest
 
-from tests.helpers import require_browser, require_shared, run_tool
-from tfgen import locks
+from tests.helpers import build_once, require_browser, require_shared, run_tool, shared_tmp
 from tfgen.export import web_page, web_server
 
 
@@ -13,12 +12,6 @@ def pytest_collection_modifyitems(items):
     # pytest-xdist hands tests out in collection order, so a long test collected last runs alone at the
     # end while the other worker waits. Longest first keeps both workers busy to the end.
     items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: otherwise in order
-
-
-def shared_tmp(tmp_path_factory):
-    """This test run's temporary folder that every pytest-xdist worker sees (each has its own below it)."""
-    base = tmp_path_factory.getbasetemp()
-    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,25 +51,18 @@ def speech_dir():
 def tiny_workdir(tmp_path_factory):
     """A tiny PixelRNN trained 4 steps on digits by the CLI, exported (version 1). Read-only: copy it to change it.
 
-    One per test run: the first pytest-xdist worker to ask trains it while holding a file lock, the
-    others wait for it and share it.
+    One per test run, shared by the pytest-xdist workers (`build_once`).
     """
-    root = shared_tmp(tmp_path_factory) / "tiny_run"
-    root.mkdir(exist_ok=True)
-    workdir, done = root / "pixelrnn", root / "done"
-    with locks.exclusive(root / ".lock"):
-        if not done.exists():
-            proc = run_tool(
-                "train",
-                "--model=pixelrnn",
-                "--config=tiny",
-                f"--workdir={workdir}",
-                "--steps=4",
-                "--checkpoint_every=2",
-            )
-            assert "done: 4 steps" in proc.stdout, proc.stdout
-            done.touch()
-    return workdir
+
+    def build(folder):
+        workdir = folder / "pixelrnn"
+        proc = run_tool(
+            "train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=4", "--checkpoint_every=2"
+        )
+        assert "done: 4 steps" in proc.stdout, proc.stdout
+        return workdir
+
+    return build_once(tmp_path_factory, "tiny_run", build)
 
 
 @pytest.fixture(scope="session")

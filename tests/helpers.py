@@ -5,6 +5,7 @@ subprocess, fake runs for exports, comparing a served output with the model's.
 """
 
 import os
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from tfgen import registry
+from tfgen import locks, registry
 from tfgen.export import saved_model, web_page
 from tfgen.training.workdir import Run
 
@@ -50,6 +51,31 @@ def require_shared(subpath):
             pytest.fail(message + "; under CI it must be there")
         pytest.skip(message)
     return path
+
+
+def shared_tmp(tmp_path_factory):
+    """This test run's temporary folder that every pytest-xdist worker sees (each has its own below it)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+def build_once(tmp_path_factory, name, build):
+    """build(folder) run once per test run, its value shared by the pytest-xdist workers.
+
+    A module fixture runs in every worker that is given one of the module's tests, and pytest-xdist
+    often splits a module between both: an expensive fixture (an export, a training) would be built
+    twice. Here the first worker to ask builds it under a file lock and pickles its value; the other
+    waits, then reads that value and the folder. The folder is read-only to the tests that share it.
+    """
+    root = shared_tmp(tmp_path_factory) / "built_once" / name
+    root.mkdir(parents=True, exist_ok=True)
+    record = root / "value.pickle"
+    with locks.exclusive(root / ".lock"):
+        if not record.exists():
+            value = build(root / "folder")
+            record.write_bytes(pickle.dumps(value))
+            return value
+    return pickle.loads(record.read_bytes())
 
 
 # Default datasets that live in the shared data folder; every other model trains on the embedded digits in tests.
