@@ -2,7 +2,12 @@
 
 import os
 
-import pytest
+# The README runs the suite as two pytest-xdist workers on a two-core machine: with TensorFlow's default of
+# a thread per core each, four compute threads contend for two cores. Set before TensorFlow is imported
+# (tests.helpers imports it), and inherited by every subprocess a test starts.
+os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
+
+import pytest  # noqa: E402
 
 from tests.helpers import build_once, require_browser, require_shared, run_tool, shared_tmp
 from tfgen.export import web_page, web_server
