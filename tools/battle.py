@@ -22,12 +22,20 @@ flags.DEFINE_string("split", "validation", "Split of the run's dataset used as t
 flags.DEFINE_string("data_dir", None, "Dataset source (default: model a's run's).")
 flags.DEFINE_integer("num_samples", None, "Samples per generator (default: as many as the split has).", lower_bound=1)
 flags.DEFINE_integer("seed", 0, "Seed of the generators' noise.")
+flags.DEFINE_enum(
+    "judge",
+    "averaged",
+    list(gam.JUDGES),
+    "Which discriminator of a weight-averaged model judges: its running average, or its weights as trained.",
+)
 flags.DEFINE_float("tolerance", 0.1, "Declare a winner only when |r_test - 1| <= tolerance.", lower_bound=0)
 
 
 def main(argv):
     del argv
-    result = gam.battle(FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir)
+    result = gam.battle(
+        FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir, FLAGS.judge
+    )
     print(gam.table(result))
     print(json.dumps(result))
 

@@ -12,6 +12,7 @@ from tests.helpers import run_tool
 from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import colours, pipeline
+from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import gam
 from tfgen.training import trainer
 from tfgen.training.trainer import default_optimizers
@@ -90,6 +91,31 @@ def test_a_trained_generator_beats_an_untrained_one_before_the_same_judge(judged
     assert "winner: a" in gam.table(result)
 
 
+def test_the_judge_is_the_averaged_or_the_live_discriminator(judged):
+    """A weight-averaged model has two discriminators; `judge` picks which one's errors the table holds."""
+    model, _, test = judged
+    assert model.ema_decay > 0 and model.loss_spec.threshold == 0.0
+    n = 100
+    live_logits = model.discriminate(tf.constant(test) * 2.0 - 1.0, averaged=False).numpy()
+    live = gam.battle_models(model, model, test, n, judge="live")
+    assert live["judge"] == "live" and live["err_a_test"] == np.mean(live_logits < 0.0)
+    # Shift the averaged judge's last bias far up: it calls every image real, the live one is unchanged.
+    bias = model.discriminator.weights[-1]
+    average = model.average_of(bias)
+    average.assign_add([50.0])
+    try:
+        averaged = gam.battle_models(model, model, test, n)
+        again = gam.battle_models(model, model, test, n, judge="live")
+    finally:
+        average.assign_add([-50.0])
+    assert averaged["judge"] == "averaged"
+    assert averaged["err_a_test"] == 0.0 and averaged["err_a_on_samples_a"] == 1.0
+    assert {k: again[k] for k in live if k.startswith("err")} == {k: live[k] for k in live if k.startswith("err")}
+    assert live["err_a_on_samples_a"] < 1.0
+    with pytest.raises(InvalidArgumentError, match="unknown judge 'best'; choose from averaged, live"):
+        gam.battle_models(model, model, test, n, judge="best")
+
+
 def test_wasserstein_critic_threshold_is_calibrated(judged):
     _, spec, test = judged
     critic, _ = trained_dcgan(20, loss="wasserstein")
@@ -120,10 +146,11 @@ def tiny_workdir_of(tmp_path_factory, model, steps=10):
 
 def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
     a, b = tiny_workdir_of(tmp_path_factory, "dcgan"), tiny_workdir_of(tmp_path_factory, "gran")
-    proc = run_tool("battle", f"--a={a}", f"--b={b}", "--num_samples=100")
+    proc = run_tool("battle", f"--a={a}", f"--b={b}", "--num_samples=100", "--judge=live")
     lines = proc.stdout.strip().splitlines()
     result = json.loads(lines[-1])
     assert result["num_test"] == 179 and result["num_samples"] == 100
+    assert result["judge"] == "live" and "judges: each model's live discriminator" in lines
     for key in ("err_a_test", "err_b_test", "err_a_on_samples_b", "err_b_on_samples_a"):
         assert 0 <= result[key] <= 1, key
     np.testing.assert_equal(result["r_test"], gam.ratio(result["err_a_test"], result["err_b_test"]))  # nan == nan
@@ -131,6 +158,7 @@ def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
     assert any(line.startswith("r_test") for line in lines) and any(line.startswith("r_sample") for line in lines)
     assert result["a"].startswith("dcgan/tiny") and result["b"].startswith("gran/tiny")
 
+    assert gam.battle(a, b, num_samples=20)["judge"] == "averaged"  # the default
     pixelrnn = tiny_workdir_of(tmp_path_factory, "pixelrnn", steps=2)
     with pytest.raises(ValueError, match="--b: pixelrnn is not an adversarial model"):
         gam.battle(a, pixelrnn)

@@ -20,6 +20,15 @@ targets), hinge when >= 0. A Wasserstein critic has no such scale; its
 threshold is calibrated as the midpoint of its mean output on training images
 and on its own samples.
 
+Which discriminator judges (`judge`): a model trained with weight averaging
+(`ema_decay`) has two, the running average of its weights ("averaged", the
+default, as the generator that samples) and the weights as trained ("live").
+Only the live one was trained against the generator, and adaptive
+augmentation (`ada_target`) steers the live one's statistic on real images,
+so two runs with the same target have comparable live judges; their averaged
+ones need not be (docs/RESULTS.md, issue 18). Without averaging both are the
+same network.
+
 [1] Im, Kim, Jiang, Memisevic 2016, "Generating Images with Recurrent
     Adversarial Networks", arXiv:1602.05110, section 4.
 """
@@ -37,6 +46,7 @@ from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.training import workdir as wd
 
 CHUNK = 500
+JUDGES = ("averaged", "live")
 
 
 def verdict(r_test, r_sample, tolerance=0.1):
@@ -64,28 +74,40 @@ def is_adversarial(model):
     return isinstance(model, AdversarialImageModel)
 
 
-def threshold(model, train_colours, num, seed):
+def check_judge(judge):
+    if judge not in JUDGES:
+        raise InvalidArgumentError(f"unknown judge {judge!r}; choose from {', '.join(JUDGES)}")
+
+
+def judge_of(model, judge="averaged"):
+    """`model`'s judge: colours [B, H, W, C] in [0, 1] -> logits [B], as a tf.function."""
+    check_judge(judge)
+    averaged = judge == "averaged"
+    return tf.function(lambda x: model.discriminate_colours(x, averaged=averaged), reduce_retracing=True)
+
+
+def threshold(model, train_colours, num, seed, judge="averaged"):
     """The logit at or above which `model`'s discriminator calls an image real."""
     if model.loss_spec.threshold is not None:
         return float(model.loss_spec.threshold)
-    fn = tf.function(model.discriminate_colours, reduce_retracing=True)
+    fn = judge_of(model, judge)
     real = _batched(fn, train_colours[:num]).mean()
     fake = _batched(fn, model.generate_images(num, seed + 7919)).mean()
     return float((real + fake) / 2.0)
 
 
-def battle_models(a, b, test_colours, num_samples, seed=0, tolerance=0.1, train_colours=None):
+def battle_models(a, b, test_colours, num_samples, seed=0, tolerance=0.1, train_colours=None, judge="averaged"):
     """The GAM table for two models (in memory) on test colours [N, H, W, C].
 
-    Returns a dict with every error rate, r_test, r_sample, thresholds and
-    the winner ('a', 'b', 'tie' or 'none').
+    Returns a dict with every error rate, r_test, r_sample, thresholds, the
+    judge and the winner ('a', 'b', 'tie' or 'none').
     """
     for name, m in (("a", a), ("b", b)):
         if not is_adversarial(m):
             raise ValueError(f"model {name} ({type(m).__name__}) is not an adversarial model: it has no discriminator")
-    ta, tb = threshold(a, train_colours, num_samples, seed), threshold(b, train_colours, num_samples, seed)
-    d_a = tf.function(a.discriminate_colours, reduce_retracing=True)
-    d_b = tf.function(b.discriminate_colours, reduce_retracing=True)
+    d_a, d_b = judge_of(a, judge), judge_of(b, judge)
+    ta = threshold(a, train_colours, num_samples, seed, judge)
+    tb = threshold(b, train_colours, num_samples, seed, judge)
     # Raw generator outputs (not snapped to the palette): each discriminator
     # was trained against such images, and judges the other's the same way.
     samples_a = generate_colours(a, num_samples, seed, a.palette)
@@ -111,14 +133,18 @@ def battle_models(a, b, test_colours, num_samples, seed=0, tolerance=0.1, train_
         "threshold_a": float(ta),
         "threshold_b": float(tb),
         "tolerance": tolerance,
+        "judge": judge,
         "num_test": int(len(test_colours)),
         "num_samples": int(num_samples),
         "winner": verdict(r_test, r_sample, tolerance),
     }
 
 
-def battle(workdir_a, workdir_b, num_samples=None, split="validation", seed=0, tolerance=0.1, data_dir=None):
+def battle(
+    workdir_a, workdir_b, num_samples=None, split="validation", seed=0, tolerance=0.1, data_dir=None, judge="averaged"
+):
     """GAM battle between two trained workdirs on the same dataset."""
+    check_judge(judge)  # before anything loads
     a, run_a, step_a = wd.load_model(workdir_a)
     b, run_b, step_b = wd.load_model(workdir_b)
     for name, m, run in (("a", a, run_a), ("b", b, run_b)):
@@ -133,7 +159,7 @@ def battle(workdir_a, workdir_b, num_samples=None, split="validation", seed=0, t
     train = None
     if a.loss_spec.threshold is None or b.loss_spec.threshold is None:
         train, _ = feature_nets.load_colours(run_a.dataset, "train", data_dir, limit=num_samples or len(test))
-    result = battle_models(a, b, test, int(num_samples or len(test)), seed, tolerance, train)
+    result = battle_models(a, b, test, int(num_samples or len(test)), seed, tolerance, train, judge)
     result.update(
         a=f"{run_a.model}/{run_a.config_name} step {step_a} ({workdir_a})",
         b=f"{run_b.model}/{run_b.config_name} step {step_b} ({workdir_b})",
@@ -153,6 +179,7 @@ def table(result):
     lines = [
         f"a: {result.get('a', 'model a')}",
         f"b: {result.get('b', 'model b')}",
+        f"judges: each model's {result.get('judge', 'averaged')} discriminator",
         f"{'error rate of':30s}{'D_a':>9s}{'D_b':>9s}",
         *(f"  {label:28s}{result[ka]:9.4f}{result[kb]:9.4f}" for label, ka, kb in rows),
         f"r_test   = err(D_a, test) / err(D_b, test) = {result['r_test']:.4f}",

@@ -402,9 +402,10 @@ class AdversarialImageModel(ColourImageModel):
         logits = self.run_network(self.discriminator, images_model_space, averaged=averaged, training=training)
         return tf.cast(logits[:, 0], tf.float32)
 
-    def discriminate_colours(self, colours):
-        """The judge's logits [B] for colours in [0, 1] (e.g. another model's samples; averaged weights)."""
-        return self.discriminate(tf.cast(colours, tf.float32) * 2.0 - 1.0, averaged=True)
+    def discriminate_colours(self, colours, averaged=True):
+        """The judge's logits [B] for colours in [0, 1] (e.g. another model's samples; averaged weights
+        unless `averaged=False`, the weights as trained)."""
+        return self.discriminate(tf.cast(colours, tf.float32) * 2.0 - 1.0, averaged=averaged)
 
     def call(self, images, training=False):
         # Both networks in one call, so saving and reloading is checked on
