@@ -38,7 +38,7 @@ def trained_dcgan(steps, seed=0, **overrides):
     keras.utils.set_random_seed(seed)
     model = registry.get("dcgan").build(spec, "tiny", **overrides)
     model.compile(**default_optimizers(model, registry.get("dcgan").config("tiny").learning_rate))
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     done, epoch = 0, 0
     while done < steps:
         for batch in pipeline.train_batches(images.cache(), 8, seed=0, epoch=epoch):

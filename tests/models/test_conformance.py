@@ -260,7 +260,7 @@ def test_log_prob_equals_one_pixel_at_a_time(name, colour):
 @pytest.mark.parametrize("name", AUTOREGRESSIVE)
 def test_sampling_is_deterministic_given_noise(name):
     model, spec = tiny(name), spec_for(name, False)
-    sample = tf.function(model.sample)
+    sample = tf.function(model.sample, autograph=False)
     a = sample(model.noise(6, 7), tf.ones([6])).numpy()
     b = sample(model.noise(6, 7), tf.ones([6])).numpy()
     c = sample(model.noise(6, 8), tf.ones([6])).numpy()
@@ -278,8 +278,8 @@ def test_fast_sampler_equals_naive_sampler(name, colour):
     assert registry.get(name).cls._step_state is not AutoregressiveModel._step_state, f"{name} has no fast path"
     model = tiny(name, spec_for(name, colour))
     noise, temps = model.noise(4, 3), tf.fill([4], 0.7)
-    naive = tf.function(model.sample_naive)(noise, temps).numpy()
-    np.testing.assert_array_equal(tf.function(model.sample)(noise, temps).numpy(), naive)
+    naive = tf.function(model.sample_naive, autograph=False)(noise, temps).numpy()
+    np.testing.assert_array_equal(tf.function(model.sample, autograph=False)(noise, temps).numpy(), naive)
     # The XLA-compiled sampler that the tools and training pictures use draws the same values.
     np.testing.assert_array_equal(model.sampler()(noise, temps).numpy(), naive)
 
@@ -289,7 +289,7 @@ def test_completion_keeps_known_pixels(name):
     model = tiny(name)
     images = random_images(spec_for(name, False), 4, seed=3)
     num_known = tf.constant([0, 3, 6, 12])
-    out = tf.function(model.complete)(images, num_known, model.noise(4, 0), tf.ones([4])).numpy()
+    out = tf.function(model.complete, autograph=False)(images, num_known, model.noise(4, 0), tf.ones([4])).numpy()
     np.testing.assert_array_equal(model.completer()(images, num_known, model.noise(4, 0), tf.ones([4])).numpy(), out)
     flat_in, flat_out = images.numpy().reshape(4, -1), out.reshape(4, -1)
     for b, k in enumerate(num_known.numpy()):
@@ -302,7 +302,7 @@ def test_sampler_draws_from_the_model_distribution():
     model = tiny("pixelrnn")
     n = 4000
     logits = flat_logits(model, tf.zeros([1, *SPEC.image_shape], tf.int32))[0, 0]
-    sample = tf.function(model.sample)
+    sample = tf.function(model.sample, autograph=False)
     for temperature in (1.0, 2.0):
         draws = sample(model.noise(n, 11), tf.fill([n], temperature)).numpy().reshape(n, -1)[:, 0]
         p = np.exp(logits / temperature) / np.exp(logits / temperature).sum()
@@ -326,7 +326,7 @@ def test_training_randomness_follows_the_run_seed(name):
     start = [v.numpy() for v in state]
     seeds = [v for v in model.variables if v.path.endswith("noise_seed")]
     assert bool(seeds) == (name in STOCHASTIC_TRAINING), (name, [v.path for v in seeds])
-    step, batch = tf.function(model.train_step), batch_for(model, 8)
+    step, batch = tf.function(model.train_step, autograph=False), batch_for(model, 8)
 
     def one_step(noise_seed=None):
         for v, value in zip(state, start):

@@ -47,12 +47,12 @@ def test_each_step_updates_only_its_own_network(name):
     assert len(g_vars) + len(d_vars) == len(model.trainable_variables)
 
     g_before, d_before = snapshot(g_vars), snapshot(d_vars)
-    tf.function(model.d_step)(real, noise, tf.constant([1, 2]))
+    tf.function(model.d_step, autograph=False)(real, noise, tf.constant([1, 2]))
     assert unchanged(g_before, g_vars), "the discriminator step changed the generator"
     assert not unchanged(d_before, d_vars)
 
     d_before = snapshot(d_vars)
-    tf.function(model.g_step)(noise, tf.constant([3, 4]))
+    tf.function(model.g_step, autograph=False)(noise, tf.constant([3, 4]))
     assert unchanged(d_before, d_vars), "the generator step changed the discriminator"
     assert not unchanged(g_before, g_vars)
 
@@ -63,7 +63,7 @@ def test_k_discriminator_steps_per_generator_step(k):
     spec = registry.get("dcgan").cls.conformance_spec()
     model = registry.get("dcgan").build(spec, "tiny", d_steps=k)
     model.compile(**default_optimizers(model, 1e-3))
-    tf.function(model.train_step)(batch_for(model, 8))
+    tf.function(model.train_step, autograph=False)(batch_for(model, 8))
     assert int(model.d_optimizer.iterations) == k and int(model.g_optimizer.iterations) == 1
 
 
@@ -73,7 +73,9 @@ def test_batch_that_does_not_split_into_d_steps_is_refused():
         model.train_step(batch_for(model, 5))
     # A batch whose size is only known when the step runs (a traced step without a static batch).
     batch = batch_for(model, 5)
-    step = tf.function(model.train_step, input_signature=[tf.TensorSpec([None, *batch.shape[1:]], batch.dtype)])
+    step = tf.function(
+        model.train_step, input_signature=[tf.TensorSpec([None, *batch.shape[1:]], batch.dtype)], autograph=False
+    )
     with pytest.raises(tf.errors.InvalidArgumentError, match="d_steps=2"):
         step(batch)
 
@@ -81,7 +83,7 @@ def test_batch_that_does_not_split_into_d_steps_is_refused():
 @pytest.mark.parametrize("loss", sorted(losses.ADVERSARIAL_LOSSES))
 def test_every_loss_trains(loss):
     model = compiled("dcgan", loss=loss)
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     for _ in range(3):
         out = step(batch_for(model, 8))
     assert all(np.isfinite(float(v)) for v in out.values())
@@ -112,7 +114,7 @@ def test_weight_averages_follow_the_recurrence_and_serve(name):
     assert all(any(w is a for w in model.weights) for a, _ in floats)  # checkpointed
     expected = [v.numpy().copy() for _, v in floats]  # they start at the initial weights
     np.testing.assert_array_equal(expected[0], floats[0][0].numpy())
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     for t in range(4):
         step(batch_for(model, 8))
         decay = min(0.9, (1 + (t + 1)) / (10 + (t + 1)))  # read after the generator step counted t + 1
@@ -211,7 +213,7 @@ def test_gran_reading_of_the_empty_canvas_is_centred_away_in_training():
 
 def test_gran_samples_do_not_depend_on_the_rest_of_the_batch():
     model = compiled("gran")
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     for _ in range(3):
         step(batch_for(model, 8))
     means = [c.moving_mean.numpy() for c in model.generator.reading_centres]
@@ -248,7 +250,7 @@ def run_with_alarm(force_one_image, tmp_path, steps=1100, max_warmup=None):
     alarm.max_warmup = max_warmup or alarm.max_warmup
     alarm.set_model(model)
     alarm.on_train_begin()
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     per_epoch = 202  # 1618 digits / 8
     for i, batch in enumerate(batches):
         if i % per_epoch == 0:

@@ -58,7 +58,7 @@ def test_gradients_reach_the_encoder_through_the_reparameterisation():
 
 def test_train_step_reports_total_reconstruction_and_kl_separately():
     model = compiled("vae", beta=4.0)
-    out = tf.function(model.train_step)(batch_of(model))
+    out = tf.function(model.train_step, autograph=False)(batch_of(model))
     assert set(out) == {"loss", "reconstruction", "kl"}
     assert float(out["kl"]) > 0 and float(out["reconstruction"]) > 0
     np.testing.assert_allclose(float(out["loss"]), float(out["reconstruction"]) + 4.0 * float(out["kl"]), rtol=1e-5)
@@ -87,7 +87,7 @@ def test_importance_weighting_is_no_worse_than_one_sample():
     """On the same batch, the k = 100 estimate of log p(x) is on average above the k = 1 (ELBO) one."""
     model = compiled("vae")
     images = batch_of(model, 32)
-    step = tf.function(model.train_step)
+    step = tf.function(model.train_step, autograph=False)
     for _ in range(20):  # a posterior that is neither the prior nor degenerate
         step(images)
     one = importance.make_estimator(model, 1, seed=5)(images).numpy()
@@ -124,7 +124,7 @@ def test_categorical_likelihood_by_hand():
 def test_autoencoder_tracks_its_code_statistics_for_sampling():
     model = compiled("autoencoder", code_momentum=0.0)  # momentum 0: the last batch's statistics
     images = batch_of(model)
-    tf.function(model.train_step)(images)
+    tf.function(model.train_step, autograph=False)(images)
     codes = model.encode(images).numpy()  # after the step; the step used the codes before it
     assert not np.allclose(model.code_mean.numpy(), 0.0)
     noise = tf.zeros([2, model.latent_dim])

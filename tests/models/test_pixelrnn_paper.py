@@ -45,16 +45,16 @@ def test_cached_sampler_equals_the_plain_sampler(name, case):
     model, spec = build(name, shape, num_classes, **overrides)
     n = 4
     noise, temperature = model.noise(n, 5), tf.fill([n], 0.8)
-    cached = tf.function(model.sample)(noise, temperature).numpy()
-    plain = tf.function(model.sample_naive)(noise, temperature).numpy()
+    cached = tf.function(model.sample, autograph=False)(noise, temperature).numpy()
+    plain = tf.function(model.sample_naive, autograph=False)(noise, temperature).numpy()
     np.testing.assert_array_equal(cached, plain)
     # Stronger than equal samples: every step's distribution, with the pixels
     # forced to a fixed random image, through both loops.
     images = tf.constant(np.random.default_rng(1).integers(0, num_classes, (n, *shape)), tf.int32)
     everything = tf.fill([n], model.num_pixels)
     plain_step = AutoregressiveImageModel._step_state.__get__(model)
-    _, lp_cached = tf.function(model._autoregress)(images, everything, noise, temperature)
-    _, lp_plain = tf.function(lambda *a: model._autoregress(*a, step=plain_step))(
+    _, lp_cached = tf.function(model._autoregress, autograph=False)(images, everything, noise, temperature)
+    _, lp_plain = tf.function(lambda *a: model._autoregress(*a, step=plain_step), autograph=False)(
         images, everything, noise, temperature
     )
     np.testing.assert_allclose(lp_cached.numpy(), lp_plain.numpy(), rtol=1e-5, atol=1e-5)
@@ -67,8 +67,10 @@ def test_cached_sampler_completes_like_the_plain_sampler(name):
     num_known = tf.constant([0, 17, 61])
     noise, temperature = model.noise(3, 1), tf.ones([3])
     plain_step = AutoregressiveImageModel._step_state.__get__(model)
-    cached, _ = tf.function(model._autoregress)(images, num_known, noise, temperature)
-    plain, _ = tf.function(lambda *a: model._autoregress(*a, step=plain_step))(images, num_known, noise, temperature)
+    cached, _ = tf.function(model._autoregress, autograph=False)(images, num_known, noise, temperature)
+    plain, _ = tf.function(lambda *a: model._autoregress(*a, step=plain_step), autograph=False)(
+        images, num_known, noise, temperature
+    )
     np.testing.assert_array_equal(cached.numpy(), plain.numpy())
 
 

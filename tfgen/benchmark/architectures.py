@@ -57,11 +57,11 @@ def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_b
         "fraction_of_matmul": gflops / matmul_gflops,
     }
     noise, temperature = model.noise(sample_batch, seed=0), tf.ones([sample_batch])
-    plain = tf.function(model.sample_naive)
+    plain = tf.function(model.sample_naive, autograph=False)
     plain_images = plain(noise, temperature)  # traces; the timed call below does not
     row["plain_images_per_s"] = sample_batch / time_call(lambda: plain(noise, temperature), warmup=0, repeats=1)
     if has_cached_sampler(model):
-        cached = tf.function(model.sample)
+        cached = tf.function(model.sample, autograph=False)
         cached_images = cached(noise, temperature)
         row["cached_images_per_s"] = sample_batch / time_call(lambda: cached(noise, temperature), warmup=0, repeats=3)
         row["cached_vs_plain"] = row["cached_images_per_s"] / row["plain_images_per_s"]

@@ -41,7 +41,7 @@ def training_rate(config, batch_size, repeats=5, spec=None):
     entry = registry.get("wavenet")
     model = entry.build(spec, config)
     model.compile(optimizer=keras.optimizers.Adam(1e-3))
-    step = tf.function(model.train_step, jit_compile=entry.config(config).jit_compile)
+    step = tf.function(model.train_step, jit_compile=entry.config(config).jit_compile, autograph=False)
     x = tf.constant(np.random.default_rng(0).integers(0, 256, (batch_size, *spec.example_shape)), tf.int32)
     seconds = time_call(lambda: step(x), warmup=2, repeats=repeats)
     return {"train_samples_per_s": batch_size * spec.num_positions / seconds, "train_batch": batch_size}
@@ -70,7 +70,7 @@ def generation_rows(config, seconds=1.0, naive_seconds=0.05, repeats=3, exports=
     rows = []
     for name, fast in (
         ("queue sampler (XLA, model.sampler)", model.sampler()),
-        ("queue sampler (tf.function)", tf.function(model.sample)),
+        ("queue sampler (tf.function)", tf.function(model.sample, autograph=False)),
     ):
         fast_s = time_call(lambda f=fast: f(model.noise(1, 0), one), warmup=1, repeats=repeats)
         rows.append(row(name, spec.num_positions / fast_s))
@@ -80,11 +80,14 @@ def generation_rows(config, seconds=1.0, naive_seconds=0.05, repeats=3, exports=
     short = entry.build(short_spec, config)
     short.set_weights(model.get_weights())
     noise = short.noise(1, 0)
-    naive_fn, naive_xla = tf.function(short.sample_naive), tf.function(short.sample_naive, jit_compile=True)
+    naive_fn, naive_xla = (
+        tf.function(short.sample_naive, autograph=False),
+        tf.function(short.sample_naive, jit_compile=True, autograph=False),
+    )
     naive_samples = naive_fn(noise, one).numpy()
     same = all(
         np.array_equal(naive_samples, f(noise, one).numpy())
-        for f in (tf.function(short.sample), short.sampler(), naive_xla)
+        for f in (tf.function(short.sample, autograph=False), short.sampler(), naive_xla)
     )
     naive_s = time_call(lambda: naive_fn(noise, one), warmup=0, repeats=1)
     rows.append(row("naive sampler (tf.function)", short_spec.num_positions / naive_s))

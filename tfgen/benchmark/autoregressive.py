@@ -25,7 +25,7 @@ def _batch(spec, batch_size, seed=0):
 
 def train_step_fn(model, learning_rate=1e-3):
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    return tf.function(model.train_step)
+    return tf.function(model.train_step, autograph=False)
 
 
 def plain_keras_lstm(spec, units):
@@ -66,9 +66,9 @@ def sampling_rate(model_name, config, spec, batch_size, repeats=3, naive_repeats
     model = registry.get(model_name).build(spec, config)
     noise = model.noise(batch_size, seed=0)
     temperature = tf.ones([batch_size])
-    fast = tf.function(model.sample)
+    fast = tf.function(model.sample, autograph=False)
     compiled = model.sampler()  # the same loop XLA-compiled: what tools/sample.py runs
-    naive = tf.function(model.sample_naive)
+    naive = tf.function(model.sample_naive, autograph=False)
     fast_images, compiled_images = fast(noise, temperature), compiled(noise, temperature)
     naive_images = naive(noise, temperature)
     fast_s = time_call(lambda: fast(noise, temperature), warmup=0, repeats=repeats)

@@ -40,8 +40,8 @@ def export_rows(model, run, batches=(1, 16), repeats=5, num_threads=2, eval_imag
             for v, p in result.tflite.items()
             if signature.tflite  # string signatures are SavedModel-only
         }
-        keras_fn = tf.function(signature.fn)
-        keras_xla = tf.function(signature.fn, jit_compile=True)
+        keras_fn = tf.function(signature.fn, autograph=False)
+        keras_xla = tf.function(signature.fn, jit_compile=True, autograph=False)
         for b in batches:
             inputs = md.generating_request(meta, name, b, seed=0)
             args = [tf.constant(inputs[t.name]) for t in md.signature_inputs(meta, name)]

@@ -32,12 +32,12 @@ def latent_row(name, config, spec, train_batch=100, sample_batch=16, repeats=5):
     cfg = entry.config(config)
     model = entry.build(spec, config)
     model.compile(**default_optimizers(model, cfg.learning_rate))
-    step = tf.function(model.train_step, jit_compile=cfg.jit_compile)
+    step = tf.function(model.train_step, jit_compile=cfg.jit_compile, autograph=False)
     batch = tf.constant(type(model).example_batch(spec, train_batch, seed=0))
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
     sample = next(s for s in model.signatures() if s.name == "sample")
     noise = tf.random.stateless_normal([sample_batch, model.latent_dim], seed=[0, 0])
-    sampler = tf.function(sample.fn)
+    sampler = tf.function(sample.fn, autograph=False)
     sample_seconds = time_call(lambda: sampler(noise), warmup=1, repeats=repeats)
     return {
         "model": name,

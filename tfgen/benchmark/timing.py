@@ -29,7 +29,7 @@ def matmul_gflops(n=2048, repeats=10):
     """Float32 matmul rate of this machine: GFLOP/s of an n x n x n product."""
     a = tf.random.normal([n, n])
     b = tf.random.normal([n, n])
-    fn = tf.function(lambda: tf.matmul(a, b))
+    fn = tf.function(lambda: tf.matmul(a, b), autograph=False)
     seconds = time_call(fn, warmup=2, repeats=repeats)
     return 2 * n**3 / seconds / 1e9
 

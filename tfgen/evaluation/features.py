@@ -127,7 +127,7 @@ class FeatureExtractor:
     def __init__(self, net, spec, info):
         self.net, self.spec, self.info = net, spec, info
         self.scale = float(info.get("feature_scale", 1.0))
-        self._fn = tf.function(net.features, reduce_retracing=True)
+        self._fn = tf.function(net.features, reduce_retracing=True, autograph=False)
 
     def __call__(self, colours, batch_size=500):
         colours = np.asarray(colours, np.float32)
@@ -154,7 +154,7 @@ def train_feature_network(spec, train_colours, val_colours, recipe=RECIPE, log=p
         picked = transforms(colours, square)  # [T, B, ...]
         return tf.gather(tf.transpose(picked, [1, 0, 2, 3, 4]), labels, batch_dims=1)
 
-    @tf.function
+    @tf.function(autograph=False)
     def step(colours, labels):
         x = batch_of(colours, labels)
         with tf.GradientTape() as tape:

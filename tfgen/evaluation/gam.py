@@ -83,7 +83,9 @@ def judge_of(model, judge="averaged"):
     """`model`'s judge: colours [B, H, W, C] in [0, 1] -> logits [B], as a tf.function."""
     check_judge(judge)
     averaged = judge == "averaged"
-    return tf.function(lambda x: model.discriminate_colours(x, averaged=averaged), reduce_retracing=True)
+    return tf.function(
+        lambda x: model.discriminate_colours(x, averaged=averaged), reduce_retracing=True, autograph=False
+    )
 
 
 def threshold(model, train_colours, num, seed, judge="averaged"):

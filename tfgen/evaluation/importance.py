@@ -38,7 +38,7 @@ def make_estimator(model, num_samples, chunk_size=None, seed=0):
     chunk = int(min(chunk_size or 500, num_samples))
     num_chunks = math.ceil(num_samples / chunk)
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(reduce_retracing=True, autograph=False)
     def estimate(batch):
         context = model.encode_for_likelihood(batch)
         batch_size, dim = tf.shape(tf.nest.flatten(batch)[0])[0], model.importance_noise_dim()

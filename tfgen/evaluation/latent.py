@@ -39,8 +39,8 @@ def evaluate_latent(model, examples, num_samples=5000, batch_size=8, chunk_size=
         progress: called with (examples done) after every batch.
     """
     signature = pipeline.batch_signature(examples)
-    metrics_fn = tf.function(model.per_example_metrics, input_signature=signature)
-    posterior_fn = tf.function(model.posterior_means, input_signature=signature)
+    metrics_fn = tf.function(model.per_example_metrics, input_signature=signature, autograph=False)
+    posterior_fn = tf.function(model.posterior_means, input_signature=signature, autograph=False)
     estimator = importance.make_estimator(model, num_samples, chunk_size, seed) if num_samples else None
     totals, means, count = {}, [], 0
     start = time.time()

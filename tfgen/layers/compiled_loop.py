@@ -24,14 +24,14 @@ def _compiled(loop, static):
         def run(*tensors):
             return loop(*tensors, *static)
 
-        @tf.function(jit_compile=True)
+        @tf.function(jit_compile=True, autograph=False)
         def backward(tensors, upstream):
             with tf.GradientTape() as tape:
                 tape.watch(tensors)
                 out = run(*tensors)
             return tape.gradient(out, tensors, output_gradients=upstream)
 
-        _COMPILED[key] = (tf.function(run, jit_compile=True), backward)
+        _COMPILED[key] = (tf.function(run, jit_compile=True, autograph=False), backward)
     return _COMPILED[key]
 
 

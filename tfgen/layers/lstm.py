@@ -32,7 +32,7 @@ def lstm_step(input_gates, h, c, recurrent_kernel):
     return o * tf.tanh(c_new), c_new
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def _forward(xg, u):
     # xg: time-major input gates [T, B, 4H] (bias included); u: [H, 4H].
     steps, batch = xg.shape[0], tf.shape(xg)[1]
@@ -63,7 +63,7 @@ def _forward(xg, u):
     return hs.stack(), ps.stack(), pcs.stack(), fs.stack()
 
 
-@tf.function(jit_compile=True)
+@tf.function(jit_compile=True, autograph=False)
 def _backward(dhs, hs, ps, pcs, fs, u):
     steps, batch = hs.shape[0], tf.shape(hs)[1]
     units = u.shape[0]

@@ -194,7 +194,7 @@ class GenerativeModel(keras.Model):
         cache = self.__dict__.setdefault("_cached_functions", {})  # __dict__: not a tracked Keras attribute
         key = (fn.__name__, bool(jit_compile))
         if key not in cache:
-            cache[key] = tf.function(fn, reduce_retracing=True, jit_compile=bool(jit_compile))
+            cache[key] = tf.function(fn, reduce_retracing=True, jit_compile=bool(jit_compile), autograph=False)
         return cache[key]
 
 

@@ -88,7 +88,7 @@ def model_previews(model, examples, palette, num_samples=16, seed=0):
 
 def encode_split(model, images, batch_size=500, limit=None):
     """Codes [N, D] of a dataset of images (at most `limit`)."""
-    encode = tf.function(model.encode, reduce_retracing=True)
+    encode = tf.function(model.encode, reduce_retracing=True, autograph=False)
     ds = images if limit is None else images.take(limit)
     return np.concatenate([encode(tf.cast(b, tf.int32)).numpy() for b in ds.batch(batch_size)])
 

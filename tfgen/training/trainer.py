@@ -116,7 +116,7 @@ def _prepare_workdir(options, spec, cfg, data_spec, chief):
 
 def metrics_function(model, images):
     """`model.per_example_metrics` as a tf.function traced once for every batch size of `images`."""
-    return tf.function(model.per_example_metrics, input_signature=pipeline.batch_signature(images))
+    return tf.function(model.per_example_metrics, input_signature=pipeline.batch_signature(images), autograph=False)
 
 
 def evaluate_batches(model, images, batch_size, fn=None):
@@ -304,7 +304,7 @@ class _Training:
         model, strategy = self.model, self.strategy
         step_fn = model.train_step
         if self.cfg.jit_compile:
-            step_fn = tf.function(step_fn, jit_compile=True)
+            step_fn = tf.function(step_fn, jit_compile=True, autograph=False)
 
         def distributed_step(batch):
             results = strategy.run(step_fn, args=(batch,))
@@ -319,9 +319,9 @@ class _Training:
         # (workers trace and compile at different speeds); the steps after it,
         # retraced, with the configured one, which then detects a dead or hung
         # peer. Elsewhere both are the same function.
-        self.train_fn = tf.function(distributed_step)
+        self.train_fn = tf.function(distributed_step, autograph=False)
         multi_worker = self.options.strategy == "multi_worker"
-        self.steady_fn = tf.function(distributed_step) if multi_worker else self.train_fn
+        self.steady_fn = tf.function(distributed_step, autograph=False) if multi_worker else self.train_fn
         self.eval_fn = metrics_function(model, self.val_images)
         logs = self.workdir / "logs"
         noop = tf.summary.create_noop_writer()

@@ -30,8 +30,8 @@ def interpolate(model, first, second, steps=7, beam_width=5):
     mean, _ = model.posterior(tf.constant([first, second]))
     fractions = np.linspace(0.0, 1.0, steps, dtype=np.float32)
     codes = (1 - fractions[:, None]) * mean[0].numpy() + fractions[:, None] * mean[1].numpy()
-    greedy = model.detokenize(tf.function(model.greedy_decode)(codes)).numpy()
-    beam = model.detokenize(tf.function(model.beam_decode)(codes, beam_width)).numpy()
+    greedy = model.detokenize(tf.function(model.greedy_decode, autograph=False)(codes)).numpy()
+    beam = model.detokenize(tf.function(model.beam_decode, autograph=False)(codes, beam_width)).numpy()
     return [(float(f), g.decode(), b.decode()) for f, g, b in zip(fractions, greedy, beam)]
 
 
