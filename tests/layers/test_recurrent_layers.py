@@ -5,6 +5,7 @@ import pytest
 import tensorflow as tf
 
 from tfgen.layers import DiagonalBiLSTM, RowLSTM
+from tfgen.layers.row_lstm import lstm_update
 
 
 def sigmoid(z):
@@ -132,3 +133,15 @@ def test_compiled_training_loop_equals_the_unrolled_loop(layer_cls):
     np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
     for a, b in zip(g1, g0):
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_one_sigmoid_cell_update_is_the_lstm_cell():
+    """The Row LSTM's one-sigmoid gate math (tanh(g) = 2 sigmoid(2g) - 1) against the textbook cell."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(scale=4.0, size=(7, 3, 4 * 5)).astype(np.float32)
+    c = rng.normal(size=(7, 3, 5)).astype(np.float32)
+    want_h, want_c = cell(z.astype(np.float64), c.astype(np.float64))
+    for one_sigmoid in (False, True):
+        h, c_new = lstm_update(tf.constant(z), tf.constant(c), one_sigmoid=one_sigmoid)
+        np.testing.assert_allclose(c_new.numpy(), want_c, atol=2e-6, err_msg=f"one_sigmoid={one_sigmoid}")
+        np.testing.assert_allclose(h.numpy(), want_h, atol=2e-6, err_msg=f"one_sigmoid={one_sigmoid}")
