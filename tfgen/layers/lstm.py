@@ -18,9 +18,22 @@ import keras
 import tensorflow as tf
 
 
+def one_sigmoid_gates(z):
+    """The activated gates (i, f, g, o) from pre-activations z [..., 4H] (i, f, g, o order).
+
+    One sigmoid over the full width, with tanh(g) = 2 sigmoid(2g) - 1, instead
+    of four slices activated one by one: the same values to float32 rounding,
+    and on the 2-core CPU faster (pixelrnn's train step 1.19x; see
+    docs/RESULTS.md).
+    """
+    units = z.shape[-1] // 4
+    scale = tf.constant([1.0] * (2 * units) + [2.0] * units + [1.0] * units, z.dtype)
+    i, f, g, o = tf.split(tf.sigmoid(z * scale), 4, axis=-1)
+    return i, f, 2 * g - 1, o
+
+
 def _gates(z, c):
-    i, f, g, o = tf.split(z, 4, axis=-1)
-    i, f, g, o = tf.sigmoid(i), tf.sigmoid(f), tf.tanh(g), tf.sigmoid(o)
+    i, f, g, o = one_sigmoid_gates(z)
     c_new = f * c + i * g
     return i, f, g, o, c_new
 

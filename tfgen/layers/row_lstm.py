@@ -26,24 +26,23 @@ import keras
 import tensorflow as tf
 
 from tfgen.layers.compiled_loop import compiled_loop
+from tfgen.layers.lstm import one_sigmoid_gates
 from tfgen.layers.masked_conv import MaskedConv2D
 
 
 def lstm_update(z, c, one_sigmoid=False):
     """LSTM cell update from the summed pre-activations z [..., 4H] (i, f, g, o) and cell c [..., H].
 
-    one_sigmoid: activate all four gates with one sigmoid over the full width,
-    using tanh(g) = 2 sigmoid(2g) - 1, instead of four narrow slices activated
-    one by one. The same function either way (to float32 rounding), but not
-    the same speed: on the 2-core CPU it made the Row LSTM's XLA-compiled
-    recurrence about 1.3x faster and the Diagonal BiLSTM's slower
-    (docs/RESULTS.md), so each layer uses what measured faster.
+    one_sigmoid: activate the gates with `tfgen.layers.lstm.one_sigmoid_gates`
+    instead of four narrow slices activated one by one. The same function
+    either way (to float32 rounding), but not the same speed: on the 2-core CPU
+    it made the Row LSTM's XLA-compiled recurrence about 1.3x faster and the
+    Diagonal BiLSTM's slower (docs/RESULTS.md), so each layer uses what
+    measured faster.
     """
     if one_sigmoid:
-        units = z.shape[-1] // 4
-        scale = tf.constant([1.0] * (2 * units) + [2.0] * units + [1.0] * units, z.dtype)
-        i, f, g, o = tf.split(tf.sigmoid(z * scale), 4, axis=-1)
-        c = f * c + i * (2 * g - 1)
+        i, f, g, o = one_sigmoid_gates(z)
+        c = f * c + i * g
         return o * tf.tanh(c), c
     i, f, g, o = tf.split(z, 4, axis=-1)
     c = tf.sigmoid(f) * c + tf.sigmoid(i) * tf.tanh(g)
