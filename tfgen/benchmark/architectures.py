@@ -1,6 +1,7 @@
 """The PixelRNN paper's architectures side by side on the binarized-MNIST shape.
 
-For each model: training examples/s of its train step, the GFLOP/s that
+For each model: training examples/s of its train step (XLA-compiled when its
+config says so, as the trainer runs it), the GFLOP/s that
 implies (from the model's own multiply-add count) against this machine's
 float32 matmul rate measured in the same run, and sampling images/s of the
 plain sampler (the whole network re-run for every pixel) and, where the
@@ -24,6 +25,7 @@ COLUMNS = [
     "model",
     "config",
     "params",
+    "train_xla",
     "train_examples_per_s",
     "train_gflops",
     "matmul_gflops",
@@ -43,7 +45,8 @@ def has_cached_sampler(model):
 
 def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_batch=16, repeats=5):
     model = registry.get(name).build(spec, config)
-    step = train_step_fn(model)
+    xla = bool(registry.get(name).config(config).jit_compile)
+    step = train_step_fn(model, jit_compile=xla)
     batch = _batch(spec, train_batch)
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
     gflops = model.training_flops_per_example() * train_batch / seconds / 1e9
@@ -51,6 +54,7 @@ def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_b
         "model": name,
         "config": config,
         "params": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
+        "train_xla": xla,
         "train_examples_per_s": train_batch / seconds,
         "train_gflops": gflops,
         "matmul_gflops": matmul_gflops,

@@ -23,9 +23,10 @@ def _batch(spec, batch_size, seed=0):
     return tf.constant(rng.integers(0, spec.num_classes, (batch_size, *spec.image_shape)), tf.int32)
 
 
-def train_step_fn(model, learning_rate=1e-3):
+def train_step_fn(model, learning_rate=1e-3, jit_compile=False):
+    """The model's train step as the trainer runs it (XLA-compiled when its config says so)."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
-    return tf.function(model.train_step, autograph=False)
+    return tf.function(model.train_step, jit_compile=bool(jit_compile), autograph=False)
 
 
 def plain_keras_lstm(spec, units):
