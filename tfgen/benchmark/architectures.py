@@ -44,9 +44,10 @@ def has_cached_sampler(model):
 
 
 def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_batch=16, repeats=5):
-    model = registry.get(name).build(spec, config)
-    xla = bool(registry.get(name).config(config).jit_compile)
-    step = train_step_fn(model, jit_compile=xla)
+    entry = registry.get(name)
+    model = entry.build(spec, config)
+    xla = bool(entry.config(config).jit_compile)
+    step = train_step_fn(model, xla)
     batch = _batch(spec, train_batch)
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
     gflops = model.training_flops_per_example() * train_batch / seconds / 1e9

@@ -23,8 +23,8 @@ def _batch(spec, batch_size, seed=0):
     return tf.constant(rng.integers(0, spec.num_classes, (batch_size, *spec.image_shape)), tf.int32)
 
 
-def train_step_fn(model, learning_rate=1e-3, jit_compile=False):
-    """The model's train step as the trainer runs it (XLA-compiled when its config says so)."""
+def train_step_fn(model, jit_compile, learning_rate=1e-3):
+    """The model's train step as the trainer runs it: jit_compile is its config's."""
     model.compile(optimizer=keras.optimizers.Adam(learning_rate))
     return tf.function(model.train_step, jit_compile=bool(jit_compile), autograph=False)
 
@@ -45,8 +45,9 @@ def plain_keras_lstm(spec, units):
 
 def training_rate(model_name, config, spec, batch_size, repeats=5):
     """Training examples/s of a registered model and of its plain-Keras twin."""
-    model = registry.get(model_name).build(spec, config)
-    step = train_step_fn(model)
+    entry = registry.get(model_name)
+    model = entry.build(spec, config)
+    step = train_step_fn(model, entry.config(config).jit_compile)
     batch = _batch(spec, batch_size)
     seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
     result = {

@@ -23,8 +23,8 @@ def one_sigmoid_gates(z):
 
     One sigmoid over the full width, with tanh(g) = 2 sigmoid(2g) - 1, instead
     of four slices activated one by one: the same values to float32 rounding,
-    and on the 2-core CPU faster (pixelrnn's train step 1.19x; see
-    docs/RESULTS.md).
+    and on the 2-core CPU faster (pixelrnn's XLA-compiled train step
+    1.10x; see docs/RESULTS.md).
     """
     units = z.shape[-1] // 4
     scale = tf.constant([1.0] * (2 * units) + [2.0] * units + [1.0] * units, z.dtype)
