@@ -115,15 +115,16 @@ def test_paper_configs():
         assert registry.get(name).default_dataset == "binarized_mnist"
 
 
-def test_diagonal_bilstm_trains_alike_with_its_configs_xla_step():
-    """Its default and paper configs XLA-compile the whole train step (the recurrences are compiled
+@pytest.mark.parametrize("name", ["row_lstm", "diagonal_bilstm"])
+def test_recurrent_models_train_alike_with_their_configs_xla_step(name):
+    """Their default and paper configs XLA-compile the whole train step (the recurrences are compiled
     loops of their own inside it): two steps must move the weights as the uncompiled step does."""
     for config in ("default", "paper"):
-        assert registry.get("diagonal_bilstm").config(config).jit_compile, config
+        assert registry.get(name).config(config).jit_compile, config
     images = tf.constant(np.random.default_rng(6).integers(0, 2, (4, 6, 5, 1)), tf.int32)
     weights = []
     for jit_compile in (False, True):
-        model, _ = build("diagonal_bilstm", (6, 5, 1), 2)
+        model, _ = build(name, (6, 5, 1), 2)
         model.compile(optimizer=keras.optimizers.Adam(1e-2))
         step = tf.function(model.train_step, jit_compile=jit_compile, autograph=False)
         start = [w.numpy() for w in model.trainable_weights]
