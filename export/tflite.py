@@ -23,24 +23,13 @@ from tfgen.export import saved_model
 VARIANTS = ("float32", "float16", "int8")
 
 
-def converter_for(saved_model_dir, signature_keys, variant, converter=None):
-    """A converter set up for `variant`; pass the previous variant's `converter` to reuse its loaded
-    SavedModel (`from_saved_model` loads it once more, and each `convert` reads it again anyway)."""
-    if converter is None:
-        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=signature_keys)
+def set_variant(converter, variant):
+    """Sets `converter` up for `variant`, whatever variant it was set up for before."""
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if variant == "float32":
-        converter.optimizations = set()
-        converter.target_spec.supported_types = set()
-    elif variant == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif variant == "int8":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = set()
-    else:
+    if variant not in VARIANTS:
         raise ValueError(f"unknown TFLite variant {variant!r}; choose from {VARIANTS}")
-    return converter
+    converter.optimizations = set() if variant == "float32" else [tf.lite.Optimize.DEFAULT]
+    converter.target_spec.supported_types = [tf.float16] if variant == "float16" else set()
 
 
 def convert(model, out_dir, max_batch, variants=VARIANTS):
@@ -53,9 +42,11 @@ def convert(model, out_dir, max_batch, variants=VARIANTS):
     with tempfile.TemporaryDirectory() as tmp:
         archive = saved_model.build_archive(model, signatures, signatures[0].name, max_batch, check=False)
         archive.write_out(tmp, verbose=False)
-        converter = None
+        # One converter for every variant: `from_saved_model` loads the SavedModel, and each `convert`
+        # reads it again anyway.
+        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=keys)
         for variant in variants:
-            converter = converter_for(tmp, keys, variant, converter)
+            set_variant(converter, variant)
             flatbuffer = converter.convert()
             path = out_dir / f"{variant}.tflite"
             path.write_bytes(flatbuffer)

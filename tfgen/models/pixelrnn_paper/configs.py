@@ -48,8 +48,8 @@ def pokemon(epochs, description, early_stopping=None, **model):
 
 
 # XLA-compiling the whole train step (the recurrences inside are compiled loops already): the Row LSTM's
-# step at batch 32 took 1.11-1.29x less time in three alternated pairs of runs, the Diagonal BiLSTM's
-# 1.7x (docs/RESULTS.md).
+# step at its batch of 32 was 1.10-1.29x faster in three alternated pairs of runs (level with the plain
+# step at batch 64), the Diagonal BiLSTM's 1.7x (docs/RESULTS.md).
 ROW_LSTM_CONFIGS = {
     "default": Config(
         model=dict(units=16, num_layers=4, embedding_dim=4, head_units=64),
