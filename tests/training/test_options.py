@@ -114,3 +114,20 @@ def test_repeated_model_args_flags_add_up_instead_of_the_last_one_winning():
     options.define_flags(values)
     values(["train"])
     assert options.from_flags(values).model_args == ()
+
+
+@pytest.mark.parametrize(
+    "model, previews, pictures",
+    [
+        ("pixelcnn", 0, set()),
+        ("vae", 0, set()),
+        ("pixelcnn", 2, {"progress/samples-epoch0001.png", "samples.png", "completions.png"}),
+    ],
+)
+def test_no_previews_means_no_pictures_at_all(tmp_path, model, previews, pictures):
+    """`--num_previews=0` says "write no pictures": neither the end-of-run previews nor the monitors'
+    epoch grids (autoregressive models) and code map (latent models), whose sampling a timed run or a
+    scripted one pays for at every epoch end."""
+    options = dict(model=model, config="tiny", dataset="digits", workdir=str(tmp_path), steps=2, export=False)
+    trainer.train(trainer.TrainOptions(**options, num_previews=previews, verbose=False))
+    assert {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")} == pictures

@@ -193,11 +193,15 @@ MONITORS = {
     "mode_collapse": lambda workdir, data_spec: ModeCollapseAlarm(workdir),
     "code_map": lambda workdir, data_spec: CodeMap(workdir),
 }
+# Monitors that only draw pictures: a run told to write none (`--num_previews=0`) skips them.
+PICTURE_MONITORS = frozenset({"sample_grids", "code_map"})
 
 
-def for_model(model, workdir, data_spec):
-    """The callbacks of the monitors `model` asks for (class attribute `monitors`)."""
+def for_model(model, workdir, data_spec, pictures=True):
+    """The callbacks of the monitors `model` asks for (class attribute `monitors`); without `pictures`,
+    only those that watch numbers (the mode-collapse alarm)."""
     unknown = [m for m in model.monitors if m not in MONITORS]
     if unknown:
         raise ValueError(f"{type(model).__name__}.monitors names unknown monitors {unknown}; known: {sorted(MONITORS)}")
-    return [MONITORS[m](Path(workdir), data_spec) for m in model.monitors]
+    wanted = [m for m in model.monitors if pictures or m not in PICTURE_MONITORS]
+    return [MONITORS[m](Path(workdir), data_spec) for m in wanted]

@@ -115,7 +115,13 @@ class TrainOptions:
     )
     jit_compile: bool | None = _option(None, "XLA-compile the train step (default: the config's).", "bool")
     mixed_precision: bool = _option(False, "bfloat16 compute on CPU, float16 with loss scaling on GPU.", "bool")
-    num_previews: int = _option(16, "Samples in samples.png (0: write no pictures).", "integer", lower_bound=0)
+    num_previews: int = _option(
+        16,
+        "Samples in samples.png (0: write no pictures, neither these nor the epoch grids in progress/ "
+        "and the code map).",
+        "integer",
+        lower_bound=0,
+    )
     export: bool = _option(True, "Export SavedModel and TFLite to <workdir>/export at the end.", "bool")
     export_formats: tuple = _option(("saved_model", "tflite"), "", "list", flag=False)
     verbose: bool = _option(True, "", "bool", flag=False)

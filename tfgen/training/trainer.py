@@ -328,7 +328,8 @@ class _Training:
         self.train_writer = tf.summary.create_file_writer(str(logs / "train")) if self.chief else noop
         self.val_writer = tf.summary.create_file_writer(str(logs / "validation")) if self.chief else noop
         # Only the chief builds callbacks: they write pictures and summaries into the shared workdir.
-        own = callbacks.for_model(model, self.workdir, self.data_spec) if self.chief else []
+        pictures = self.options.num_previews > 0
+        own = callbacks.for_model(model, self.workdir, self.data_spec, pictures) if self.chief else []
         self.callbacks = keras.callbacks.CallbackList(
             [*own, *self.options.callbacks] if self.chief else [], model=model
         )
