@@ -38,9 +38,10 @@ def column_step(state, c, column, kernel, bias, k, rows, first_row=0):
     """Skewed column k of both directions: (h, c) of column k - 1 [2, B*R, h] -> (h, c) of column k.
 
     The state holds R = `rows` rows of the skewed map from `first_row` on; the
-    row above the first one must lie outside the image in column k - 1 (it is
-    read as zeros). column: the input gates [2, B*R, 4h]; kernel [2, 2h, 4h];
-    k may be a tensor.
+    row above them is read as zeros (the image's top border when `first_row`
+    is 0; otherwise the caller makes sure that nothing inside the image
+    depends on it, see `column_runs`). column: the input gates [2, B*R, 4h];
+    kernel [2, 2h, 4h]; k may be a tensor.
     """
     units = state.shape[-1]
     # h(i - 1) of the previous column: the same column moved down one row.
