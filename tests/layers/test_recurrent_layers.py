@@ -158,6 +158,11 @@ def test_diagonal_runs_of_columns_equal_the_one_exportable_loop(height, width, r
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
 
 
+def test_diagonal_runs_need_at_least_one_column():
+    with pytest.raises(ValueError, match="run_columns must be >= 1, got 0"):
+        DiagonalBiLSTM(4, run_columns=0)
+
+
 def test_one_sigmoid_cell_update_is_the_lstm_cell():
     """The Row LSTM's one-sigmoid gate math (tanh(g) = 2 sigmoid(2g) - 1) against the textbook cell."""
     rng = np.random.default_rng(5)

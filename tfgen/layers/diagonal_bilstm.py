@@ -122,6 +122,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
         self.units = int(units)
         self.num_channels = int(num_channels)
         self.run_columns = int(run_columns)
+        if self.run_columns < 1:
+            raise ValueError(f"run_columns must be >= 1, got {run_columns}")
         # Both directions' gates from one 1x1 convolution: 8 blocks of h.
         self.input_to_state = MaskedConv2D(
             8 * self.units,
