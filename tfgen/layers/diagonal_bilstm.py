@@ -170,8 +170,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
         k - W + 1 .. k of it). One loop over every column computes all of it;
         a run of columns computes only the rows it needs. At 28x28 (55
         columns), batch 32, runs of 7 columns made the Diagonal BiLSTM's
-        train step 1.7x faster than one loop; one loop per column was slower
-        than one loop in all (docs/RESULTS.md).
+        train step 1.4-1.5x faster than one loop on the 2-core CPU; one loop
+        per column was slower than one loop in all (docs/RESULTS.md).
         """
         h = self.units
         grid = tf.reshape(columns, [width + height - 1, 2, batch, height, 4 * h])
