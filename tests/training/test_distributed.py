@@ -81,7 +81,8 @@ def test_two_workers_with_a_slow_chief_match_each_other_and_a_single_process(sin
     that covered those waits would kill this healthy cluster.
     """
     workdir = tmp_path / "run"
-    command = [sys.executable, "-c", SLOW_CHIEF, str(workdir), "6", json.dumps(OPTIONS)]
+    # With pictures on, the model's monitor (its epoch grid) runs too, and must write on the chief only.
+    command = [sys.executable, "-c", SLOW_CHIEF, str(workdir), "6", json.dumps({**OPTIONS, "num_previews": 1})]
     outputs = local_cluster.run(command, num_workers=2, cwd=REPO, timeout=300)
     assert [code for code, _, _ in outputs] == [0, 0], "\n\n".join(err[-3000:] for _, _, err in outputs)
     chief_digest, worker_digest = (digest(out) for _, out, _ in outputs)
