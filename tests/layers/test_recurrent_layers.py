@@ -116,46 +116,42 @@ def test_colour_groups_at_the_centre(layer_cls):
         assert g[1, 1].all() and g[0, 2].all()
 
 
+def assert_compiled_equals_unrolled(layer, x, weights):
+    """The layer's compiled and exportable forms give the same values and gradients; returns the values."""
+    results = []
+    for compiled in (False, True):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x, compiled=compiled)
+            loss = tf.reduce_sum(y * weights)
+        results.append((y.numpy(), tape.gradient(loss, [x, *layer.trainable_variables])))
+    (y0, g0), (y1, g1) = results
+    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
+    for a, b in zip(g1, g0):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    return y0
+
+
 @pytest.mark.parametrize("layer_cls", [RowLSTM, DiagonalBiLSTM])
 def test_compiled_training_loop_equals_the_unrolled_loop(layer_cls):
     """compiled=True runs an XLA while loop, otherwise an unrolled graph: same values, same gradients."""
     layer = layer_cls(4, num_channels=1)
     x = tf.constant(np.random.default_rng(3).normal(size=(3, 5, 4, 6)), tf.float32)
     weights = tf.constant(np.random.default_rng(4).normal(size=(3, 5, 4, 4)), tf.float32)
-    results = []
-    for compiled in (False, True):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x, compiled=compiled)
-            loss = tf.reduce_sum(y * weights)
-        results.append((y.numpy(), tape.gradient(loss, [x, *layer.trainable_variables])))
-    (y0, g0), (y1, g1) = results
-    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
-    for a, b in zip(g1, g0):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    assert_compiled_equals_unrolled(layer, x, weights)
 
 
 @pytest.mark.parametrize("height, width, run_columns", [(5, 4, 2), (4, 9, 3)])
 def test_diagonal_runs_of_columns_equal_the_one_exportable_loop(height, width, run_columns):
     """Training runs the Diagonal BiLSTM's recurrence as loops over runs of columns, each on only the
-    rows it needs; the values and gradients are those of the one loop over every column, whatever
-    the split (one loop per column included) and the image's shape."""
+    rows it needs; the values and gradients are those of the one loop over every column (and the
+    values those of the equations) for a tall and a wide image."""
     layer = DiagonalBiLSTM(4, run_columns=run_columns)
     rng = np.random.default_rng(6)
     x = tf.constant(rng.normal(size=(2, height, width, 6)), tf.float32)
     weights = tf.constant(rng.normal(size=(2, height, width, 4)), tf.float32)
-    results = []
-    for compiled in (False, True):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = layer(x, compiled=compiled)
-            loss = tf.reduce_sum(y * weights)
-        results.append((y.numpy(), tape.gradient(loss, [x, *layer.trainable_variables])))
-    (y0, g0), (y1, g1) = results
-    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(y0, diagonal_reference(layer, x.numpy()), rtol=1e-4, atol=1e-5)
-    for a, b in zip(g1, g0):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    values = assert_compiled_equals_unrolled(layer, x, weights)
+    np.testing.assert_allclose(values, diagonal_reference(layer, x.numpy()), rtol=1e-4, atol=1e-5)
 
 
 def test_diagonal_runs_need_at_least_one_column():
