@@ -141,11 +141,11 @@ def test_compiled_training_loop_equals_the_unrolled_loop(layer_cls):
     assert_compiled_equals_unrolled(layer, x, weights)
 
 
-@pytest.mark.parametrize("height, width, run_columns", [(5, 4, 2), (4, 9, 3)])
+@pytest.mark.parametrize("height, width, run_columns", [(5, 4, 2), (4, 9, 3), (4, 6, None)])
 def test_diagonal_runs_of_columns_equal_the_one_exportable_loop(height, width, run_columns):
     """Training runs the Diagonal BiLSTM's recurrence as loops over runs of columns, each on only the
     rows it needs; the values and gradients are those of the one loop over every column (and the
-    values those of the equations) for a tall and a wide image."""
+    values those of the equations) for a tall and a wide image, and for one run of all columns."""
     layer = DiagonalBiLSTM(4, run_columns=run_columns)
     rng = np.random.default_rng(6)
     x = tf.constant(rng.normal(size=(2, height, width, 6)), tf.float32)
@@ -155,7 +155,7 @@ def test_diagonal_runs_of_columns_equal_the_one_exportable_loop(height, width, r
 
 
 def test_diagonal_runs_need_at_least_one_column():
-    with pytest.raises(ValueError, match="run_columns must be >= 1, got 0"):
+    with pytest.raises(ValueError, match="run_columns must be >= 1 or None, got 0"):
         DiagonalBiLSTM(4, run_columns=0)
 
 

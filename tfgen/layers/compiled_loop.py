@@ -36,7 +36,7 @@ def _compiled(loop, static):
 
 
 def compiled_loop(loop, tensors, static=()):
-    """loop(*tensors, *static) -> one tensor, XLA-compiled, differentiable w.r.t. `tensors`.
+    """loop(*tensors, *static) -> a tensor or a tuple of tensors, XLA-compiled, differentiable w.r.t. `tensors`.
 
     Args:
         loop: a module-level function building a `tf.while_loop` (with
@@ -50,9 +50,12 @@ def compiled_loop(loop, tensors, static=()):
     def run(*tensors):
         # stop_gradient: the outer tape must not trace into the compiled loop.
         out = forward(*[tf.stop_gradient(t) for t in tensors])
+        flat = tf.nest.flatten(out)
 
-        def grad(upstream):
-            return backward(list(tensors), tf.cast(upstream, out.dtype))
+        def grad(*upstream):
+            # An output the caller does not use has no gradient: zeros, so the compiled backward keeps one signature.
+            upstream = [tf.zeros_like(o) if u is None else tf.cast(u, o.dtype) for o, u in zip(flat, upstream)]
+            return backward(list(tensors), upstream)
 
         return out, grad
 

@@ -68,7 +68,7 @@ def columns_loop(columns, kernel, bias, height):
     def step(k, state, c):
         return column_step(state, c, columns[k], kernel, bias, k, height)
 
-    return lstm_scan(step, columns.shape[0], zeros, exportable=True)
+    return lstm_scan(step, columns.shape[0], (zeros, zeros), exportable=True)[0]
 
 
 def column_runs(height, width, count):
@@ -89,18 +89,13 @@ def column_runs(height, width, count):
 def run_loop(columns, h, c, kernel, bias, rows, first_row, first_column):
     """Columns `first_column`.. of the recurrence, on `rows` rows from `first_row`, from state (h, c).
 
-    [K, 2, B*R, 4h] -> [K + 1, 2, B*R, h]: the K columns' hidden states, then
-    the last column's cell state (one tensor, as `compiled_loop` returns).
+    [K, 2, B*R, 4h] -> (the K columns' hidden states [K, 2, B*R, h], the last column's (h, c)).
     """
-    steps = columns.shape[0]
 
-    def body(k, h, c, outputs):
-        h, c = column_step(h, c, columns[k], kernel, bias, first_column + k, rows, first_row)
-        return k + 1, h, c, outputs.write(k, h)
+    def step(k, h, c):
+        return column_step(h, c, columns[k], kernel, bias, first_column + k, rows, first_row)
 
-    outputs = tf.TensorArray(columns.dtype, size=steps)
-    _, _, c, outputs = tf.while_loop(lambda k, *_: k < steps, body, (0, h, c, outputs), maximum_iterations=steps)
-    return tf.concat([outputs.stack(), c[None]], axis=0)
+    return lstm_scan(step, columns.shape[0], (h, c), exportable=False)
 
 
 class DiagonalBiLSTM(keras.layers.Layer):
@@ -110,7 +105,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
         units: hidden size h per direction (the two directions are summed).
         num_channels: colour channels of the image. Defaults to 1.
         run_columns: columns per compiled loop in training (speed only, not
-            the values). Defaults to 7.
+            the values), or None for one loop over all columns (fewer loops to
+            compile: for tiny images). Defaults to 7.
 
     Example:
         >>> layer = DiagonalBiLSTM(16)
@@ -121,9 +117,9 @@ class DiagonalBiLSTM(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = int(units)
         self.num_channels = int(num_channels)
-        self.run_columns = int(run_columns)
-        if self.run_columns < 1:
-            raise ValueError(f"run_columns must be >= 1, got {run_columns}")
+        self.run_columns = None if run_columns is None else int(run_columns)
+        if self.run_columns is not None and self.run_columns < 1:
+            raise ValueError(f"run_columns must be >= 1 or None, got {run_columns}")
         # Both directions' gates from one 1x1 convolution: 8 blocks of h.
         self.input_to_state = MaskedConv2D(
             8 * self.units,
@@ -175,18 +171,23 @@ class DiagonalBiLSTM(keras.layers.Layer):
         """
         h = self.units
         grid = tf.reshape(columns, [width + height - 1, 2, batch, height, 4 * h])
-        state = cell = tf.zeros([2, batch, height, h], columns.dtype)
-        hidden = []
-        count = max(1, round((width + height - 1) / self.run_columns))
-        for k0, k1, r0, r1 in column_runs(height, width, count):
-            rows = r1 - r0
-            part = tf.reshape(grid[k0:k1, :, :, r0:r1], [k1 - k0, 2, batch * rows, 4 * h])
-            h0, c0 = (tf.reshape(t[:, :, r0:r1], [2, batch * rows, h]) for t in (state, cell))
-            out = compiled_loop(run_loop, [part, h0, c0, kernel, bias], [rows, r0, k0])
-            out = tf.reshape(out, [k1 - k0 + 1, 2, batch, rows, h])
-            pad = [[0, 0], [0, 0], [r0, height - r1], [0, 0]]
-            hidden.append(tf.pad(out[:-1], [[0, 0], *pad]))
-            state, cell = tf.pad(out[-2], pad), tf.pad(out[-1], pad)
+        count = 1 if self.run_columns is None else max(1, round((width + height - 1) / self.run_columns))
+        hidden, state, previous = [], None, None
+        for k0, k1, first, last in column_runs(height, width, count):
+            rows = last - first
+            part = tf.reshape(grid[k0:k1, :, :, first:last], [k1 - k0, 2, batch * rows, 4 * h])
+            if state is None:
+                start = [tf.zeros([2, batch * rows, h], columns.dtype)] * 2
+            else:
+                # The previous run's final (h, c) on this run's rows. Rows past its last one were
+                # left of the image in column k0 - 1 (row i starts at column i): zero state there.
+                r0, r1 = previous
+                start = [tf.reshape(t, [2, batch, r1 - r0, h])[:, :, first - r0 :] for t in state]
+                start = [tf.reshape(tf.pad(t, [[0, 0], [0, 0], [0, last - r1], [0, 0]]), [2, -1, h]) for t in start]
+            out, state = compiled_loop(run_loop, [part, *start, kernel, bias], [rows, first, k0])
+            previous = first, last
+            out = tf.reshape(out, [k1 - k0, 2, batch, rows, h])
+            hidden.append(tf.pad(out, [[0, 0], [0, 0], [0, 0], [first, height - last], [0, 0]]))
         return tf.concat(hidden, axis=0)
 
     # -- one pixel at a time, for the cached sampler ----------------------------
@@ -243,7 +244,8 @@ class DiagonalBiLSTM(keras.layers.Layer):
             return lstm_update(tf.gather(gates, column, axis=1) + bias + tf.matmul(window, kernel), c)
 
         zeros = tf.zeros_like(above[:, 0])
-        return tf.reverse(tf.transpose(lstm_scan(step, width, zeros, exportable=True), [1, 0, 2]), axis=[1])
+        states = lstm_scan(step, width, (zeros, zeros), exportable=True)[0]
+        return tf.reverse(tf.transpose(states, [1, 0, 2]), axis=[1])
 
     def get_config(self):
         return {

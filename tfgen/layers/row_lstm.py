@@ -59,32 +59,35 @@ def forget_bias_init(units, blocks=1):
     return init
 
 
-def lstm_scan(step, steps, zeros, exportable):
-    """Runs (h, c) = step(k, h, c) for k < steps from h = c = zeros; returns every h stacked: [steps, ...].
+def lstm_scan(step, steps, state, exportable):
+    """Runs (h, c) = step(k, h, c) for k < steps from state = (h, c).
 
+    Returns (every h stacked [steps, ...], the final (h, c)).
     exportable=False: outputs in a TensorArray (what XLA compiles and
     differentiates well). exportable=True: outputs added into a fixed-shape
     buffer through a one-hot mask over the steps (exact: each entry is
     written once, onto zeros), no TensorList, so TFLite converts it.
     """
+    h, c = state
     if exportable:
-        rank = zeros.shape.rank
+        rank = h.shape.rank
 
         def body(k, h, c, buffer):
             h, c = step(k, h, c)
             mask = tf.reshape(tf.one_hot(k, steps, dtype=h.dtype), [steps] + [1] * rank)
             return k + 1, h, c, buffer + mask * h[None]
 
-        buffer = tf.zeros(tf.concat([[steps], tf.shape(zeros)], 0), zeros.dtype)
-        return tf.while_loop(lambda k, *_: k < steps, body, (0, zeros, zeros, buffer))[3]
+        buffer = tf.zeros(tf.concat([[steps], tf.shape(h)], 0), h.dtype)
+        _, h, c, outputs = tf.while_loop(lambda k, *_: k < steps, body, (0, h, c, buffer))
+        return outputs, (h, c)
 
     def body(k, h, c, outputs):
         h, c = step(k, h, c)
         return k + 1, h, c, outputs.write(k, h)
 
-    outputs = tf.TensorArray(zeros.dtype, size=steps)
-    loop = tf.while_loop(lambda k, *_: k < steps, body, (0, zeros, zeros, outputs), maximum_iterations=steps)
-    return loop[3].stack()
+    outputs = tf.TensorArray(h.dtype, size=steps)
+    _, h, c, outputs = tf.while_loop(lambda k, *_: k < steps, body, (0, h, c, outputs), maximum_iterations=steps)
+    return outputs.stack(), (h, c)
 
 
 def row_step(h, c, gates, kernel, kernel_width):
@@ -104,7 +107,11 @@ def rows_loop(gates, kernel, kernel_width, exportable=False):
     """The recurrence over rows: row-major gates [H, B, W, 4h] -> hidden states [H, B, W, h]."""
     units = kernel.shape[0] // kernel_width
     zeros = tf.zeros([tf.shape(gates)[1], gates.shape[2], units], gates.dtype)
-    return lstm_scan(lambda i, h, c: row_step(h, c, gates[i], kernel, kernel_width), gates.shape[0], zeros, exportable)
+
+    def step(i, h, c):
+        return row_step(h, c, gates[i], kernel, kernel_width)
+
+    return lstm_scan(step, gates.shape[0], (zeros, zeros), exportable)[0]
 
 
 def put_column(buffer, index, value):
