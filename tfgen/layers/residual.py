@@ -108,20 +108,25 @@ class ResidualRecurrentBlock(keras.layers.Layer):
         kind: "row_lstm" or "diagonal_bilstm".
         units: h, the LSTM's hidden size (input and output have 2h features).
         num_channels: colour channels of the image. Defaults to 1.
+        layer_options: further arguments of the recurrent layer (e.g. the
+            Diagonal BiLSTM's `run_columns`). Defaults to none.
 
     Example:
         >>> block = ResidualRecurrentBlock("diagonal_bilstm", 16)
         >>> y = block(tf.zeros([2, 28, 28, 32]))  # [2, 28, 28, 32]
     """
 
-    def __init__(self, kind, units, num_channels=1, **kwargs):
+    def __init__(self, kind, units, num_channels=1, layer_options=None, **kwargs):
         super().__init__(**kwargs)
         if kind not in RECURRENT_LAYERS:
             raise ValueError(f"kind must be one of {sorted(RECURRENT_LAYERS)}, got {kind!r}")
         self.kind = kind
         self.units = int(units)
         self.num_channels = int(num_channels)
-        self.recurrent = RECURRENT_LAYERS[kind](self.units, num_channels=self.num_channels, name=kind)
+        self.layer_options = dict(layer_options or {})
+        self.recurrent = RECURRENT_LAYERS[kind](
+            self.units, num_channels=self.num_channels, name=kind, **self.layer_options
+        )
         self.expand = MaskedConv2D(2 * self.units, 1, "B", self.num_channels, name="expand")
 
     def build(self, input_shape):
@@ -144,4 +149,10 @@ class ResidualRecurrentBlock(keras.layers.Layer):
         return x + self.expand.apply_to_patch(hidden[:, None, None, :]), cache
 
     def get_config(self):
-        return {**super().get_config(), "kind": self.kind, "units": self.units, "num_channels": self.num_channels}
+        return {
+            **super().get_config(),
+            "kind": self.kind,
+            "units": self.units,
+            "num_channels": self.num_channels,
+            "layer_options": self.layer_options,
+        }

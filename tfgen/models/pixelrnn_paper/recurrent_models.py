@@ -43,17 +43,31 @@ class DiagonalBiLSTMNetwork(PixelNetwork):
     """PixelRNN with Diagonal BiLSTM layers: every layer sees the whole causal context.
 
     Args: see `PixelNetwork` (units = LSTM hidden size h per direction,
-    num_layers = Diagonal BiLSTM layers).
+    num_layers = Diagonal BiLSTM layers), and
+        run_columns: columns per compiled loop of the recurrence in training,
+            or None for one loop (see `tfgen.layers.DiagonalBiLSTM`; speed
+            only, the values are the same). Defaults to 7.
 
     Example:
         >>> model = DiagonalBiLSTMNetwork(num_classes=2, image_shape=(28, 28, 1), units=16, num_layers=7)
         >>> images = model.sample(model.noise(4, seed=0), tf.ones([4]))
     """
 
+    def __init__(self, *args, run_columns=7, **kwargs):
+        self.run_columns = run_columns  # read by make_block, which the base constructor calls
+        super().__init__(*args, **kwargs)
+
     def make_block(self, index):
         return ResidualRecurrentBlock(
-            "diagonal_bilstm", self.units, self.image_shape[2], name=f"diagonal_bilstm_{index}"
+            "diagonal_bilstm",
+            self.units,
+            self.image_shape[2],
+            layer_options={"run_columns": self.run_columns},
+            name=f"diagonal_bilstm_{index}",
         )
+
+    def get_config(self):
+        return {**super().get_config(), "run_columns": self.run_columns}
 
     def block_flops(self, block):
         h, w, _ = self.image_shape
