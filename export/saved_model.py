@@ -72,11 +72,14 @@ def _range_checks(inp, x):
 def build_archive(model, signatures, default_signature, max_batch, check=True):
     archive = keras.export.ExportArchive()
     archive.track(model)
+    endpoints = {}
     for sig in signatures:
-        archive.add_endpoint(sig.name, validated(sig, max_batch, check), [tensor_spec(i) for i in sig.inputs])
-    default = next(s for s in signatures if s.name == default_signature)
-    specs = [tensor_spec(i) for i in default.inputs]
-    archive.add_endpoint("serving_default", validated(default, max_batch, check), specs)
+        specs = [tensor_spec(i) for i in sig.inputs]
+        endpoints[sig.name] = archive.add_endpoint(sig.name, validated(sig, max_batch, check), specs)
+    # serving_default is the default signature's function itself: one trace for both names, not two.
+    default = endpoints[default_signature]
+    default.get_concrete_function()
+    archive.add_endpoint("serving_default", default)
     return archive
 
 
