@@ -78,7 +78,7 @@ def build_archive(model, signatures, default_signature, max_batch, check=True):
         endpoints[sig.name] = archive.add_endpoint(sig.name, validated(sig, max_batch, check), specs)
     # serving_default is the default signature's function itself: one trace for both names, not two.
     default = endpoints[default_signature]
-    default.get_concrete_function()
+    default.get_concrete_function()  # add_endpoint takes a tf.function without a signature only once traced
     archive.add_endpoint("serving_default", default)
     return archive
 

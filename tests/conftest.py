@@ -4,9 +4,8 @@ import os
 
 # The README runs the suite as two pytest-xdist workers on a two-core machine: with TensorFlow's default of
 # a thread per core for each pool, four compute threads and four inter-op threads contend for two cores.
-# One of each per process: the whole suite 920 -> 731 s with the inter-op pool at one thread too
-# (docs/RESULTS.md, test suite time). Set before TensorFlow is imported (tests.helpers imports it), and
-# inherited by every subprocess a test starts.
+# One of each per process (measured: docs/RESULTS.md, test suite time). Set before TensorFlow is imported
+# (tests.helpers imports it), and inherited by every subprocess a test starts.
 os.environ.setdefault("TF_NUM_INTRAOP_THREADS", "1")
 os.environ.setdefault("TF_NUM_INTEROP_THREADS", "1")
 

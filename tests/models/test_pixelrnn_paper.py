@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from tfgen import registry
 from tfgen.data import DataSpec
+from tfgen.layers.diagonal_bilstm import DEFAULT_RUN_COLUMNS
 from tfgen.models.autoregressive import AutoregressiveImageModel
 
 PAPER_MODELS = ("row_lstm", "diagonal_bilstm", "pixelcnn")
@@ -118,8 +119,10 @@ def test_paper_configs():
 def test_diagonal_bilstm_run_columns_reach_every_layer_and_survive_serialisation():
     """The model's run_columns is each Diagonal BiLSTM layer's: tiny configs train in one loop, the
     others in runs of columns; and a model rebuilt from its config keeps it."""
-    for config, want in (("tiny", None), ("default", 7)):
-        assert registry.get("diagonal_bilstm").config(config).model.get("run_columns", 7) == want, config
+    for config, want in (("tiny", None), ("default", DEFAULT_RUN_COLUMNS)):
+        assert registry.get("diagonal_bilstm").config(config).model.get("run_columns", DEFAULT_RUN_COLUMNS) == want
+    tiny, _ = build("diagonal_bilstm", (5, 4, 1), 2)
+    assert [b.recurrent.run_columns for b in tiny.blocks] == [None, None]
     model, _ = build("diagonal_bilstm", (5, 4, 1), 2, run_columns=3)
     rebuilt = type(model).from_config(model.get_config())
     for m in (model, rebuilt):

@@ -53,7 +53,8 @@ def compiled_loop(loop, tensors, static=()):
         flat = tf.nest.flatten(out)
 
         def grad(*upstream):
-            # An output the caller does not use has no gradient: zeros, so the compiled backward keeps one signature.
+            # An output the caller does not use (the last run's final state) comes as None, which
+            # tape.gradient would read as ones: it must contribute zeros.
             upstream = [tf.zeros_like(o) if u is None else tf.cast(u, o.dtype) for o, u in zip(flat, upstream)]
             return backward(list(tensors), upstream)
 

@@ -16,7 +16,8 @@ and nothing after it (tested).
 
 The recurrence over the W + H - 1 columns has two forms: `compiled=True`
 (training and evaluation) runs XLA-compiled loops over runs of columns, each
-on only the rows inside the image in its columns (`column_runs`); otherwise
+on only the rows inside the image in its columns (`column_runs`), or one
+compiled loop over all columns with `run_columns=None`; otherwise
 one TFLite-convertible loop over every column (`columns_loop`, for samplers
 and exports). Both give the same values (tested). The two directions run
 side by side, one matmul each per column.
@@ -32,6 +33,9 @@ from tfgen.layers.compiled_loop import compiled_loop
 from tfgen.layers.masked_conv import MaskedConv2D
 from tfgen.layers.row_lstm import forget_bias_init, lstm_scan, lstm_update, put_column
 from tfgen.layers.skew import shift_down, skew, unskew
+
+# Columns per compiled loop in training: the fastest of the counts tried at 28x28 (docs/RESULTS.md).
+DEFAULT_RUN_COLUMNS = 7
 
 
 def column_step(state, c, column, kernel, bias, k, rows, first_row=0):
@@ -113,7 +117,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         >>> h = layer(tf.zeros([2, 28, 28, 32]))  # [2, 28, 28, 16]
     """
 
-    def __init__(self, units, num_channels=1, run_columns=7, **kwargs):
+    def __init__(self, units, num_channels=1, run_columns=DEFAULT_RUN_COLUMNS, **kwargs):
         super().__init__(**kwargs)
         self.units = int(units)
         self.num_channels = int(num_channels)
@@ -160,7 +164,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         return left + shift_down(right)
 
     def _compiled_runs(self, columns, kernel, bias, batch, height, width):
-        """The recurrence as XLA-compiled loops over runs of about `run_columns` columns, each on its rows.
+        """The recurrence as XLA-compiled loops over runs of about `run_columns` columns (or one), each on its rows.
 
         Half of the skewed map lies outside the image (column k holds rows
         k - W + 1 .. k of it). One loop over every column computes all of it;

@@ -154,5 +154,5 @@ class ResidualRecurrentBlock(keras.layers.Layer):
             "kind": self.kind,
             "units": self.units,
             "num_channels": self.num_channels,
-            "layer_options": self.layer_options,
+            "layer_options": dict(self.layer_options),
         }

@@ -12,6 +12,7 @@ step is builtin TFLite ops, so the exported samplers convert.
 
 from tfgen import registry
 from tfgen.layers import ResidualRecurrentBlock
+from tfgen.layers.diagonal_bilstm import DEFAULT_RUN_COLUMNS
 from tfgen.models.pixelrnn_paper.configs import DIAGONAL_BILSTM_CONFIGS, ROW_LSTM_CONFIGS
 from tfgen.models.pixelrnn_paper.pixel_network import PixelNetwork, conv_flops
 
@@ -46,15 +47,16 @@ class DiagonalBiLSTMNetwork(PixelNetwork):
     num_layers = Diagonal BiLSTM layers), and
         run_columns: columns per compiled loop of the recurrence in training,
             or None for one loop (see `tfgen.layers.DiagonalBiLSTM`; speed
-            only, the values are the same). Defaults to 7.
+            only, the values are the same). Defaults to DEFAULT_RUN_COLUMNS (7).
 
     Example:
         >>> model = DiagonalBiLSTMNetwork(num_classes=2, image_shape=(28, 28, 1), units=16, num_layers=7)
         >>> images = model.sample(model.noise(4, seed=0), tf.ones([4]))
     """
 
-    def __init__(self, *args, run_columns=7, **kwargs):
-        self.run_columns = run_columns  # read by make_block, which the base constructor calls
+    def __init__(self, *args, run_columns=DEFAULT_RUN_COLUMNS, **kwargs):
+        # Read by make_block, which the base constructor calls.
+        self.run_columns = None if run_columns is None else int(run_columns)
         super().__init__(*args, **kwargs)
 
     def make_block(self, index):
