@@ -91,7 +91,9 @@ def _resolve(options):
     return options, spec, cfg
 
 
-def _prepare_workdir(options, spec, cfg, data_spec, chief):
+def _prepare_workdir(options, spec, cfg, data_spec):
+    """The run this training is; refuses a workdir that holds another. run.json is written by
+    `_Training.build`, once the model builds, so a refused run leaves nothing behind."""
     workdir = Path(options.workdir)
     run = wd.Run(
         model=spec.name,
@@ -109,8 +111,6 @@ def _prepare_workdir(options, spec, cfg, data_spec, chief):
                 f"{workdir} holds a different run ({previous.model}/{previous.config_name} on "
                 f"{previous.dataset}, seed {previous.seed}); use another --workdir"
             )
-    if chief:
-        wd.write_run(workdir, run)
     return run
 
 
@@ -238,7 +238,7 @@ class _Training:
         self.log = print if options.verbose and chief else (lambda *a, **k: None)
         self.warn = functools.partial(print, file=sys.stderr) if chief else self.log
         self.workdir = Path(options.workdir)
-        self.run = _prepare_workdir(options, spec, cfg, self.data_spec, chief)
+        self.run = _prepare_workdir(options, spec, cfg, self.data_spec)
         self.global_batch = cfg.batch_size
         if self.global_batch % strategy.num_replicas_in_sync:
             raise InvalidArgumentError(
@@ -275,6 +275,8 @@ class _Training:
                     raise
                 # The config's own values build; what the user changed is what the model refused.
                 raise InvalidArgumentError(f"--model_args={','.join(map(str, self.options.model_args))}: {e}") from e
+            if self.chief:
+                wd.write_run(self.workdir, self.run)
             self.model.plan_run(self.total_steps)
             self.optimizers = default_optimizers(self.model, self.cfg.learning_rate)
             self.model.compile(**self.optimizers)
