@@ -157,6 +157,8 @@ def test_diagonal_runs_of_columns_equal_the_one_exportable_loop(height, width, r
 def test_diagonal_runs_need_at_least_one_column():
     with pytest.raises(ValueError, match="run_columns must be >= 1 or None, got 0"):
         DiagonalBiLSTM(4, run_columns=0)
+    with pytest.raises(ValueError, match="run_columns must be a whole number of columns or None, got 2.5"):
+        DiagonalBiLSTM(4, run_columns=2.5)
 
 
 def test_one_sigmoid_cell_update_is_the_lstm_cell():

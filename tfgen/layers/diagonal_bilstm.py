@@ -38,6 +38,17 @@ from tfgen.layers.skew import shift_down, skew, unskew
 DEFAULT_RUN_COLUMNS = 7
 
 
+def check_run_columns(value):
+    """`run_columns` as the layer keeps it: a whole number >= 1, or None for one loop."""
+    if value is None:
+        return None
+    if value != int(value):
+        raise ValueError(f"run_columns must be a whole number of columns or None, got {value}")
+    if int(value) < 1:
+        raise ValueError(f"run_columns must be >= 1 or None, got {value}")
+    return int(value)
+
+
 def column_step(state, c, column, kernel, bias, k, rows, first_row=0):
     """Skewed column k of both directions: (h, c) of column k - 1 [2, B*R, h] -> (h, c) of column k.
 
@@ -121,9 +132,7 @@ class DiagonalBiLSTM(keras.layers.Layer):
         super().__init__(**kwargs)
         self.units = int(units)
         self.num_channels = int(num_channels)
-        self.run_columns = None if run_columns is None else int(run_columns)
-        if self.run_columns is not None and self.run_columns < 1:
-            raise ValueError(f"run_columns must be >= 1 or None, got {run_columns}")
+        self.run_columns = check_run_columns(run_columns)
         # Both directions' gates from one 1x1 convolution: 8 blocks of h.
         self.input_to_state = MaskedConv2D(
             8 * self.units,
@@ -176,20 +185,18 @@ class DiagonalBiLSTM(keras.layers.Layer):
         h = self.units
         grid = tf.reshape(columns, [width + height - 1, 2, batch, height, 4 * h])
         count = 1 if self.run_columns is None else max(1, round((width + height - 1) / self.run_columns))
-        hidden, state, previous = [], None, None
+        # (h, c) after the previous run, on its rows [r0, r1): before the first run, no rows.
+        hidden, (r0, r1) = [], (0, 0)
+        state = [tf.zeros([2, 0, h], columns.dtype)] * 2
         for k0, k1, first, last in column_runs(height, width, count):
             rows = last - first
             part = tf.reshape(grid[k0:k1, :, :, first:last], [k1 - k0, 2, batch * rows, 4 * h])
-            if state is None:
-                start = [tf.zeros([2, batch * rows, h], columns.dtype)] * 2
-            else:
-                # The previous run's final (h, c) on this run's rows. Rows past its last one were
-                # left of the image in column k0 - 1 (row i starts at column i): zero state there.
-                r0, r1 = previous
-                start = [tf.reshape(t, [2, batch, r1 - r0, h])[:, :, first - r0 :] for t in state]
-                start = [tf.reshape(tf.pad(t, [[0, 0], [0, 0], [0, last - r1], [0, 0]]), [2, -1, h]) for t in start]
+            # The previous run's final (h, c) on this run's rows. Rows past its last one were left of
+            # the image in column k0 - 1 (row i starts at column i): zero state there.
+            start = [tf.reshape(t, [2, batch, r1 - r0, h])[:, :, first - r0 :] for t in state]
+            start = [tf.reshape(tf.pad(t, [[0, 0], [0, 0], [0, last - r1], [0, 0]]), [2, -1, h]) for t in start]
             out, state = compiled_loop(run_loop, [part, *start, kernel, bias], [rows, first, k0])
-            previous = first, last
+            r0, r1 = first, last
             out = tf.reshape(out, [k1 - k0, 2, batch, rows, h])
             hidden.append(tf.pad(out, [[0, 0], [0, 0], [0, 0], [first, height - last], [0, 0]]))
         return tf.concat(hidden, axis=0)

@@ -12,7 +12,7 @@ step is builtin TFLite ops, so the exported samplers convert.
 
 from tfgen import registry
 from tfgen.layers import ResidualRecurrentBlock
-from tfgen.layers.diagonal_bilstm import DEFAULT_RUN_COLUMNS
+from tfgen.layers.diagonal_bilstm import DEFAULT_RUN_COLUMNS, check_run_columns
 from tfgen.models.pixelrnn_paper.configs import DIAGONAL_BILSTM_CONFIGS, ROW_LSTM_CONFIGS
 from tfgen.models.pixelrnn_paper.pixel_network import PixelNetwork, conv_flops
 
@@ -56,7 +56,7 @@ class DiagonalBiLSTMNetwork(PixelNetwork):
 
     def __init__(self, *args, run_columns=DEFAULT_RUN_COLUMNS, **kwargs):
         # Read by make_block, which the base constructor calls.
-        self.run_columns = None if run_columns is None else int(run_columns)
+        self.run_columns = check_run_columns(run_columns)
         super().__init__(*args, **kwargs)
 
     def make_block(self, index):
