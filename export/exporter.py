@@ -95,7 +95,7 @@ def export_model(
         layout.write_models_config(export_dir, serving_base_path)
     if "tflite" in formats:
         with layout.atomic_version_dir(tfl_base, version) as tmp:
-            tflite.convert(model, tmp, max_batch, variants)
+            tflite.convert(model, tmp, max_batch, variants, saved_model_dir=result.saved_model)
             md.write(tmp / md.METADATA_FILE, meta | {"tflite_variants": list(variants)})
         final = tfl_base / str(version)
         result.tflite = {v: final / f"{v}.tflite" for v in variants}

@@ -21,7 +21,7 @@ def tensor_spec(inp):
     return tf.TensorSpec((None, *inp.shape), tf.as_dtype(inp.dtype), name=inp.name)
 
 
-def validated(signature, max_batch, check=True):
+def validated(signature, max_batch):
     """Wraps a signature's fn with in-graph request validation.
 
     Every failure is an InvalidArgumentError whose message starts with the
@@ -32,8 +32,6 @@ def validated(signature, max_batch, check=True):
     first = inputs[0].name
 
     def fn(*args):
-        if not check:
-            return signature.fn(*args)
         batch = tf.shape(args[0])[0]
         checks = [
             tf.debugging.assert_greater_equal(batch, 1, message=f"{first}: empty batch"),
@@ -69,13 +67,13 @@ def _range_checks(inp, x):
     return out
 
 
-def build_archive(model, signatures, default_signature, max_batch, check=True):
+def build_archive(model, signatures, default_signature, max_batch):
     archive = keras.export.ExportArchive()
     archive.track(model)
     endpoints = {}
     for sig in signatures:
         specs = [tensor_spec(i) for i in sig.inputs]
-        endpoints[sig.name] = archive.add_endpoint(sig.name, validated(sig, max_batch, check), specs)
+        endpoints[sig.name] = archive.add_endpoint(sig.name, validated(sig, max_batch), specs)
     # serving_default is the default signature's function itself: one trace for both names, not two.
     default = endpoints[default_signature]
     default.get_concrete_function()  # add_endpoint takes a tf.function without a signature only once traced

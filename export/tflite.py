@@ -1,8 +1,10 @@
 """TFLite conversion of a model's signatures, builtin ops only.
 
-The converter reads a SavedModel written by `keras.export.ExportArchive`
-without in-graph validation (TFLite drops assertion ops; the runtime in
-`export.litert_runtime` validates instead). Variants:
+The converter reads a SavedModel written by `keras.export.ExportArchive`:
+the one the export has just written for TF Serving when there is one, so the
+signatures are traced and saved once for both formats. The converter drops
+its in-graph validation (assertion ops have no TFLite counterpart and no
+outputs); the runtime in `export.litert_runtime` validates instead. Variants:
 
 * float32: exact conversion;
 * float16: weights stored as float16, computed in float32;
@@ -32,24 +34,29 @@ def set_variant(converter, variant):
     converter.target_spec.supported_types = [tf.float16] if variant == "float16" else set()
 
 
-def convert(model, out_dir, max_batch, variants=VARIANTS):
-    """Writes <out_dir>/<variant>.tflite for each variant; returns {variant: path}."""
-    signatures = [s for s in model.signatures() if s.tflite]
-    keys = [s.name for s in signatures]
+def convert(model, out_dir, max_batch, variants=VARIANTS, saved_model_dir=None):
+    """Writes <out_dir>/<variant>.tflite for each variant; returns {variant: path}.
+
+    saved_model_dir: the model's SavedModel (`saved_model.export`) to convert; without it a temporary one is
+    written.
+    """
+    keys = [s.name for s in model.signatures() if s.tflite]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {}
     with tempfile.TemporaryDirectory() as tmp:
-        archive = saved_model.build_archive(model, signatures, signatures[0].name, max_batch, check=False)
-        archive.write_out(tmp, verbose=False)
+        if saved_model_dir is None:
+            saved_model.build_archive(model, model.signatures(), model.default_signature, max_batch).write_out(
+                tmp, verbose=False
+            )
+            saved_model_dir = tmp
         # One converter for every variant: `from_saved_model` loads the SavedModel, and each `convert`
         # reads it again anyway.
-        converter = tf.lite.TFLiteConverter.from_saved_model(tmp, signature_keys=keys)
+        converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=keys)
+        paths = {}
         for variant in variants:
             set_variant(converter, variant)
-            flatbuffer = converter.convert()
             path = out_dir / f"{variant}.tflite"
-            path.write_bytes(flatbuffer)
+            path.write_bytes(converter.convert())
             paths[variant] = path
     return paths
 
