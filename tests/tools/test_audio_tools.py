@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from tests.helpers import run_tflite_sample_without_tensorflow
+from tests.helpers import build_once, run_tflite_sample_without_tensorflow
 from tfgen import audio, sampling
 from tfgen import data as tfdata
 from tfgen.evaluation import likelihood
@@ -12,20 +12,27 @@ from tfgen.training import trainer
 
 @pytest.fixture(scope="module")
 def speech_run(speech_dir, tmp_path_factory):
-    """A tiny WaveNet trained 6 steps on the speech prompts, with previews and its export."""
-    workdir = tmp_path_factory.mktemp("speech") / "wavenet"
-    options = trainer.TrainOptions(
-        model="wavenet",
-        config="tiny",
-        dataset="speech",
-        data_dir=str(speech_dir),
-        workdir=str(workdir),
-        steps=6,
-        checkpoint_every=6,
-        num_previews=2,
-        verbose=False,
-    )
-    return workdir, trainer.train(options)
+    """A tiny WaveNet trained 6 steps on the speech prompts, with previews and its export.
+
+    One per test run, shared by the pytest-xdist workers (`build_once`): read-only.
+    """
+
+    def build(folder):
+        workdir = folder / "wavenet"
+        options = trainer.TrainOptions(
+            model="wavenet",
+            config="tiny",
+            dataset="speech",
+            data_dir=str(speech_dir),
+            workdir=str(workdir),
+            steps=6,
+            checkpoint_every=6,
+            num_previews=2,
+            verbose=False,
+        )
+        return workdir, trainer.train(options)
+
+    return build_once(tmp_path_factory, "speech_run", build)
 
 
 def test_training_writes_sounds_spectrograms_and_audio_summaries(speech_run):
