@@ -276,6 +276,22 @@ def test_palette_model_exports_at_pokemon_size(tmp_path):
     assert_matches(sig, TFLiteModel(result.tflite["float32"]).run("complete", **inputs), want, rtol=0)
 
 
+def test_a_tflite_only_export_converts_a_saved_model_of_its_own_and_publishes_none(tmp_path):
+    """With both formats the converter reads the published SavedModel; without one it writes its own,
+    temporary: the TFLite model must still answer as the Keras model does, and no SavedModel is left."""
+    model = tiny("pixelrnn")
+    result = exporter.export_model(model, fake_run("pixelrnn"), tmp_path, formats=("tflite",), variants=("float32",))
+    assert result.saved_model is None and not (tmp_path / "pixelrnn").exists()
+    assert sorted(p.name for p in result.tflite["float32"].parent.iterdir()) == ["float32.tflite", md.METADATA_FILE]
+    lite = TFLiteModel(result.tflite["float32"])
+    checked = 0
+    for sig, inputs in requests_for(model).values():
+        if sig.tflite:
+            assert_matches(sig, lite.run(sig.name, **inputs), expected(sig, inputs), rtol=1e-4)
+            checked += 1
+    assert checked
+
+
 def test_a_tflite_conversion_that_fails_after_the_saved_model_leaves_no_partial_version(tmp_path, monkeypatch):
     """The SavedModel of version 1 is published; TFLite conversion then dies after writing a file.
     No TFLite version directory (nor its temporary) is left, and the next export is version 2."""
