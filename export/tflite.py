@@ -40,14 +40,13 @@ def convert(model, out_dir, max_batch, variants=VARIANTS, saved_model_dir=None):
     saved_model_dir: the model's SavedModel (`saved_model.export`) to convert; without it a temporary one is
     written.
     """
-    keys = [s.name for s in model.signatures() if s.tflite]
+    signatures = [s for s in model.signatures() if s.tflite]
+    keys = [s.name for s in signatures]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        if saved_model_dir is None:
-            saved_model.build_archive(model, model.signatures(), model.default_signature, max_batch).write_out(
-                tmp, verbose=False
-            )
+        if saved_model_dir is None:  # only what the converter reads
+            saved_model.build_archive(model, signatures, keys[0], max_batch).write_out(tmp, verbose=False)
             saved_model_dir = tmp
         # One converter for every variant: `from_saved_model` loads the SavedModel, and each `convert`
         # reads it again anyway.
