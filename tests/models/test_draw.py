@@ -157,8 +157,8 @@ def test_step_strip_draws_the_windows_as_boxes():
     scale = 80 // 12
     for name in ("drawing_samples", "drawing_reconstructions"):
         rgb = pictures[name]
-        # 3 rows of T = 3 columns of 12 x 10 tiles, enlarged, with 2-pixel padding.
-        assert rgb.shape == (3 * (12 * scale + 2) + 2, 3 * (10 * scale + 2) + 2, 3), name
+        # 3 rows of T columns (one per drawing step) of 12 x 10 tiles, enlarged, with 2-pixel padding.
+        assert rgb.shape == (3 * (12 * scale + 2) + 2, model.steps * (10 * scale + 2) + 2, 3), name
         assert np.any(np.all(rgb == draw_pictures.WRITE_RGB, axis=-1)), name
     assert np.any(np.all(pictures["drawing_reconstructions"] == draw_pictures.READ_RGB, axis=-1))
     plain = draw_model(BINARY, read_size=0, write_size=0)

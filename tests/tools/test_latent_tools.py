@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import run_tool
+from tfgen import registry
 from tfgen.evaluation import latent
 from tfgen.training import trainer
 
@@ -180,7 +181,8 @@ def test_draw_on_binarized_mnist_trains_pictures_and_evaluates(tmp_path, tfds_di
         assert np.asarray(Image.open(workdir / f"{picture}.png")).shape[2] == 3, picture
     result = latent.evaluate_latent_workdir(workdir, num_samples=30, batch_size=16, max_examples=12)
     assert result["num_examples"] == 12 and result["importance_samples"] == 30
-    assert result["latent_dim"] == 3 * 2  # steps * code_size of the tiny config
+    tiny = registry.get("draw").config("tiny").model
+    assert result["latent_dim"] == tiny["steps"] * tiny["code_size"]
     # The bound sits below the one-sample -ELBO; bits/dim is nats over 784 ln 2.
     assert result["iwae_nll"] < result["negative_elbo"], result
     np.testing.assert_allclose(result["bits_per_dim_iwae_nll"], result["iwae_nll"] / (784 * np.log(2)), rtol=1e-6)

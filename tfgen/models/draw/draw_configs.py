@@ -60,7 +60,7 @@ CONFIGS = {
         description="the embedded 8x8 digits (palette pixels) in two minutes",
     ),
     "tiny": Config(
-        model=dict(steps=3, code_size=2, encoder_units=8, decoder_units=8, read_size=2, write_size=3, embed_dim=2),
+        model=dict(steps=2, code_size=2, encoder_units=8, decoder_units=8, read_size=2, write_size=3, embed_dim=2),
         batch_size=8,
         learning_rate=1e-2,
         epochs=1,
