@@ -40,7 +40,7 @@ def training_rate(config, batch_size, repeats=5, spec=None):
     spec = spec or speech_shape()
     entry = registry.get("wavenet")
     model = entry.build(spec, config)
-    model.compile(optimizer=keras.optimizers.Adam(1e-3))
+    model.compile(**model.make_optimizers(1e-3))  # as the trainer does
     step = tf.function(model.train_step, jit_compile=entry.config(config).jit_compile, autograph=False)
     x = tf.constant(np.random.default_rng(0).integers(0, 256, (batch_size, *spec.example_shape)), tf.int32)
     seconds = time_call(lambda: step(x), warmup=2, repeats=repeats)

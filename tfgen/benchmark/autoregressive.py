@@ -25,7 +25,7 @@ def _batch(spec, batch_size, seed=0):
 
 def train_step_fn(model, jit_compile, learning_rate=1e-3):
     """The model's train step as the trainer runs it: jit_compile is its config's."""
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    model.compile(**model.make_optimizers(learning_rate))
     return tf.function(model.train_step, jit_compile=bool(jit_compile), autograph=False)
 
 

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen import losses, optimizers
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.models.base import GenerativeModel, replica_rows
 
@@ -102,7 +102,7 @@ class AutoregressiveModel(GenerativeModel):
 
     def make_optimizers(self, learning_rate):
         if self.weight_decay:
-            return {"optimizer": keras.optimizers.AdamW(learning_rate, weight_decay=self.weight_decay)}
+            return {"optimizer": optimizers.AdamW(learning_rate, weight_decay=self.weight_decay)}
         return super().make_optimizers(learning_rate)
 
     def build_noise_seed(self):

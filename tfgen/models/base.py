@@ -14,6 +14,7 @@ import random
 import keras
 import tensorflow as tf
 
+from tfgen import optimizers
 from tfgen.errors import InvalidArgumentError
 from tfgen.losses import latent as latent_losses
 
@@ -141,7 +142,7 @@ class GenerativeModel(keras.Model):
 
     def make_optimizers(self, learning_rate):
         """`{checkpoint name: optimizer}`, passed to `compile(**optimizers)`."""
-        return {"optimizer": keras.optimizers.Adam(learning_rate)}
+        return {"optimizer": optimizers.Adam(learning_rate)}
 
     def per_example_metrics(self, batch):
         """`{name: [B] tensor}`, averaged over a split by validation and tools/evaluate.py."""

@@ -18,7 +18,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen import losses, optimizers
 from tfgen.errors import InvalidArgumentError
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers.image_coders import ImageDecoder, ImageEncoder
@@ -92,7 +92,7 @@ class LatentImageModel(GenerativeModel):
         """
         if self.learning_rate_decay == "cosine" and self.total_steps:
             learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, self.total_steps, alpha=0.02)
-        return {"optimizer": keras.optimizers.Adam(learning_rate, global_clipnorm=self.clip_norm)}
+        return {"optimizer": optimizers.Adam(learning_rate, global_clipnorm=self.clip_norm)}
 
     # -- conformance tests ------------------------------------------------
 

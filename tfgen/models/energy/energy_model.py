@@ -18,7 +18,7 @@ are clipped to it.
 import keras
 import tensorflow as tf
 
-from tfgen import losses, registry
+from tfgen import losses, optimizers, registry
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
@@ -180,7 +180,7 @@ class EnergyModel(ColourImageModel):
     # -- training -----------------------------------------------------------
 
     def make_optimizers(self, learning_rate):
-        return {"optimizer": keras.optimizers.Adam(learning_rate, beta_1=self.adam_beta_1, beta_2=self.adam_beta_2)}
+        return {"optimizer": optimizers.Adam(learning_rate, beta_1=self.adam_beta_1, beta_2=self.adam_beta_2)}
 
     def negatives(self, batch_size):
         """Chains from the replay buffer (or fresh noise) after `langevin_steps` steps; and their buffer slots."""

@@ -62,7 +62,7 @@ compares (`tfgen.evaluation.gam`).
 import keras
 import tensorflow as tf
 
-from tfgen import losses
+from tfgen import losses, optimizers
 from tfgen.data import colours as colour_space
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
@@ -420,7 +420,7 @@ class AdversarialImageModel(ColourImageModel):
 
     def make_optimizers(self, learning_rate):
         def adam(lr):
-            return keras.optimizers.Adam(lr, beta_1=self.adam_beta_1, beta_2=self.adam_beta_2)
+            return optimizers.Adam(lr, beta_1=self.adam_beta_1, beta_2=self.adam_beta_2)
 
         return {"d_optimizer": adam(learning_rate * self.d_learning_rate_scale), "g_optimizer": adam(learning_rate)}
 

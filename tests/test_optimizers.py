@@ -1,0 +1,86 @@
+"""tfgen's fused Adam and AdamW take Keras's steps, keep Keras's slots, and put one op per variable in a graph."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.helpers import batch_for, tiny
+from tfgen import optimizers, registry
+
+SHAPES = [(3, 5), (5,), (2, 3, 4)]
+
+
+def run_steps(optimizer, steps=6, graph=True, seed=0):
+    """Weights and slots after `steps` updates of fixed variables by fixed gradients."""
+    rng = np.random.default_rng(seed)
+    variables = [keras.Variable(rng.normal(size=s).astype("float32"), name=f"w{i}") for i, s in enumerate(SHAPES)]
+    grads = [[tf.constant(rng.normal(size=s).astype("float32")) for s in SHAPES] for _ in range(steps)]
+    optimizer.build(variables)
+
+    def apply(gradients):
+        optimizer.apply(gradients, variables)
+
+    apply = tf.function(apply, autograph=False) if graph else apply
+    for g in grads:
+        apply(g)
+    # Paths without the optimizer's own name, which Keras numbers per instance (adam_1, adam_2, ...).
+    return [v.numpy() for v in variables], {v.path.split("/", 1)[1]: v.numpy() for v in optimizer.variables}
+
+
+CASES = {
+    "adam": lambda cls: cls(1e-2),
+    "betas and epsilon": lambda cls: cls(3e-3, beta_1=0.5, beta_2=0.9, epsilon=1e-4),
+    "global clipnorm": lambda cls: cls(1e-2, global_clipnorm=0.5),
+    "schedule": lambda cls: cls(keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=5)),
+}
+
+
+@pytest.mark.parametrize("graph", [True, False], ids=["tf.function", "eager"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_fused_adam_takes_keras_steps(case, graph):
+    want_weights, want_slots = run_steps(CASES[case](keras.optimizers.Adam), graph=graph)
+    got_weights, got_slots = run_steps(CASES[case](optimizers.Adam), graph=graph)
+    assert list(got_slots) == list(want_slots)  # the same checkpointed variables, by path
+    # The same formula in another order of rounding: float32 rounding over 6 steps of size ~lr.
+    for got, want in zip(got_weights + list(got_slots.values()), want_weights + list(want_slots.values())):
+        np.testing.assert_allclose(got, want, rtol=2e-5, atol=1e-6)
+    # A wrong bias correction or moment update is off by far more than that: the weights moved by ~lr a step.
+    start, _ = run_steps(CASES[case](keras.optimizers.Adam), steps=0)
+    assert max(np.abs(w - s).max() for w, s in zip(got_weights, start)) > 1e-3
+
+
+def test_fused_adamw_decays_weights_as_keras_does():
+    want, _ = run_steps(keras.optimizers.AdamW(1e-2, weight_decay=0.5))
+    got, _ = run_steps(optimizers.AdamW(1e-2, weight_decay=0.5))
+    plain, _ = run_steps(optimizers.Adam(1e-2))
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g, w, rtol=2e-5, atol=1e-6)
+    assert max(np.abs(g - p).max() for g, p in zip(got, plain)) > 1e-4  # the decay took effect
+
+
+def test_amsgrad_falls_back_to_keras_update():
+    want, _ = run_steps(keras.optimizers.Adam(1e-2, amsgrad=True))
+    got, _ = run_steps(optimizers.Adam(1e-2, amsgrad=True))
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)
+
+
+def test_a_keras_adam_checkpoint_restores_into_the_fused_one(tmp_path):
+    keras_adam = keras.optimizers.Adam(1e-2)
+    run_steps(keras_adam, steps=3)
+    tf.train.Checkpoint(optimizer=keras_adam).write(str(tmp_path / "ckpt"))
+    fused = optimizers.Adam(1e-2)
+    run_steps(fused, steps=0)
+    tf.train.Checkpoint(optimizer=fused).read(str(tmp_path / "ckpt")).assert_consumed()
+    for a, b in zip(fused.variables, keras_adam.variables):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_a_models_train_step_updates_each_variable_with_one_op():
+    model = tiny("pixelrnn")
+    model.compile(**model.make_optimizers(registry.get("pixelrnn").config("tiny").learning_rate))
+    graph = tf.function(model.train_step, autograph=False).get_concrete_function(batch_for(model, 8)).graph
+    types = [op.type for op in graph.get_operations()]
+    assert types.count("ResourceApplyAdam") == len(model.trainable_variables)
+    assert types.count("Pow") == 2  # the bias corrections, once per update, not once per variable
