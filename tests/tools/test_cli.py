@@ -37,10 +37,14 @@ def test_train_writes_every_artifact(tiny_workdir):
 def test_rerun_resumes_and_extends(tiny_workdir, tmp_path):
     workdir = tmp_path / "copy"
     shutil.copytree(tiny_workdir, workdir)  # the shared workdir stays at step 4
-    proc = run_tool("train", "--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=6")
+    args = ["--model=pixelrnn", "--config=tiny", f"--workdir={workdir}", "--steps=6", "--tflite_variants=float32"]
+    proc = run_tool("train", *args)
     assert "resumed from" in proc.stdout and "at step 4" in proc.stdout
     assert json.loads((workdir / "summary.json").read_text())["steps"] == 6
     assert "exported version 2" in proc.stdout
+    # The export of this run has the one TFLite variant the flag asked for; version 1 keeps its three.
+    assert [p.name for p in (workdir / "export" / "tflite" / "pixelrnn" / "2").glob("*.tflite")] == ["float32.tflite"]
+    assert len(list((workdir / "export" / "tflite" / "pixelrnn" / "1").glob("*.tflite"))) == 3
 
 
 def test_evaluate_prints_json_last(tiny_workdir):

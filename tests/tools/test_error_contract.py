@@ -158,6 +158,11 @@ CASES = {
         ("unknown_config", ["--config=nope", "--workdir={tmp}/t1"], "model 'pixelrnn' has no config 'nope'"),
         ("unknown_model", ["--model=nope"], "--model=nope: value should be one of"),
         ("zero_checkpoint_every", ["--checkpoint_every=0", "--workdir={tmp}/never"], "--checkpoint_every=0"),
+        (
+            "unknown_tflite_variant",
+            ["--config=tiny", "--tflite_variants=float32,float64", "--workdir={tmp}/never"],
+            "unknown TFLite variants ['float64']",
+        ),
         ("unknown_flag", ["--nope=1"], "Unknown command line flag 'nope'"),
         ("unknown_strategy", ["--strategy=nope"], "--strategy=nope: value should be one of"),
         (

@@ -35,6 +35,7 @@ def image_workdirs(tmp_path_factory):
             workdir=str(workdir),
             steps=3,
             export=name == "vae",  # exporting is tested at length elsewhere
+            tflite_variants=("float32",),
             verbose=False,
         )
         trainer.train(options)

@@ -107,6 +107,7 @@ def test_mixed_precision_and_xla_train_and_export_float32(tmp_path):
     seen = Dtypes()
     workdir = tmp_path / "run"
     options = dict(model="pixelrnn", config="tiny", steps=30, mixed_precision=True, jit_compile=True, verbose=False)
+    options.update(tflite_variants=("float32",))  # the one this test reads
     summary = trainer.train(trainer.TrainOptions(**options, workdir=str(workdir), callbacks=(seen,)))
     assert summary["mixed_precision"] and summary["jit_compile"]
     # The model that trained computed in bfloat16 (CPU) and kept float32 variables.
@@ -116,7 +117,9 @@ def test_mixed_precision_and_xla_train_and_export_float32(tmp_path):
     # The export is float32 and computes what the restored float32 model computes.
     model, _, _ = wd.load_model(workdir)
     assert model.compute_dtype == "float32"
-    lite = TFLiteModel(workdir / "export" / "tflite" / "pixelrnn" / "1" / "float32.tflite")
+    tflite_dir = workdir / "export" / "tflite" / "pixelrnn" / "1"
+    assert sorted(p.name for p in tflite_dir.glob("*.tflite")) == ["float32.tflite"]  # only the variant asked for
+    lite = TFLiteModel(tflite_dir / "float32.tflite")
     images = np.random.default_rng(0).integers(0, 17, (3, 8, 8, 1)).astype(np.int32)
     want = model.log_prob(tf.constant(images)).numpy()
     np.testing.assert_allclose(lite.run("log_prob", images=images)["log_prob"], want, rtol=1e-4)

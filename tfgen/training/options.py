@@ -124,6 +124,11 @@ class TrainOptions:
     )
     export: bool = _option(True, "Export SavedModel and TFLite to <workdir>/export at the end.", "bool")
     export_formats: tuple = _option(("saved_model", "tflite"), "", "list", flag=False)
+    tflite_variants: tuple = _option(
+        ("float32", "float16", "int8"),
+        "TFLite variants of the end-of-run export (float32, float16, int8); tools/export.py takes the same.",
+        "list",
+    )
     verbose: bool = _option(True, "", "bool", flag=False)
     # Extra keras.callbacks.Callback objects, run (on the chief) like the model's own monitors.
     callbacks: tuple = _option((), "", "list", flag=False)

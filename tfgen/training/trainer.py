@@ -30,6 +30,7 @@ from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import pipeline
 from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
+from tfgen.export import exporter
 from tfgen.training import callbacks, precision, strategies
 from tfgen.training import workdir as wd
 from tfgen.training.options import TrainOptions, parse_model_args  # noqa: F401  (TrainOptions: imported from here)
@@ -75,6 +76,8 @@ def _resolve(options):
         cfg = cfg.replace(model={**cfg.model, **model_args})
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
+    if options.export:  # refused now, not after the training
+        exporter.check_options(formats=options.export_formats, variants=options.tflite_variants)
     if options.max_minutes is not None and (options.max_minutes <= 0 or options.strategy == "multi_worker"):
         raise InvalidArgumentError(
             f"--max_minutes={options.max_minutes}: needs a positive number of minutes and a strategy other than "
@@ -488,7 +491,9 @@ class _Training:
                 _write_previews(model, self.val_images, self.data_spec, options, self.val_writer, steps)
             export_dir = self.workdir / "export"
             if options.export and (summary["steps_this_run"] > 0 or not export_dir.exists()):
-                result = wd.export(self.workdir, export_dir, formats=options.export_formats)
+                result = wd.export(
+                    self.workdir, export_dir, formats=options.export_formats, variants=options.tflite_variants
+                )
                 summary["export_version"] = result.version
                 self.log(f"exported version {result.version} to {export_dir}", flush=True)
             (self.workdir / "summary.json").write_text(json.dumps(summary, indent=2))
