@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from tensorflow.core.protobuf import trackable_object_graph_pb2
 
 from tests.helpers import batch_for, tiny
 from tfgen import optimizers, registry
@@ -66,14 +67,24 @@ def test_amsgrad_falls_back_to_keras_update():
         np.testing.assert_array_equal(g, w)
 
 
-def test_a_keras_adam_checkpoint_restores_into_the_fused_one(tmp_path):
-    keras_adam = keras.optimizers.Adam(1e-2)
+def checkpoint_objects(path):
+    """The object graph a checkpoint file records: (node count, every saved attribute's name)."""
+    graph = trackable_object_graph_pb2.TrackableObjectGraph()
+    graph.ParseFromString(tf.train.load_checkpoint(path).get_tensor("_CHECKPOINTABLE_OBJECT_GRAPH"))
+    return len(graph.nodes), sorted(a.checkpoint_key for node in graph.nodes for a in node.attributes)
+
+
+def test_checkpoints_are_keras_adams_both_ways(tmp_path):
+    keras_adam, fused = keras.optimizers.Adam(1e-2), optimizers.Adam(1e-2)
     run_steps(keras_adam, steps=3)
-    tf.train.Checkpoint(optimizer=keras_adam).write(str(tmp_path / "ckpt"))
-    fused = optimizers.Adam(1e-2)
-    run_steps(fused, steps=0)
-    tf.train.Checkpoint(optimizer=fused).read(str(tmp_path / "ckpt")).assert_consumed()
-    for a, b in zip(fused.variables, keras_adam.variables):
+    run_steps(fused, steps=3)  # after updates, so that nothing an update leaves behind is saved
+    for name, opt in (("keras", keras_adam), ("fused", fused)):
+        tf.train.Checkpoint(optimizer=opt).write(str(tmp_path / name))
+    assert checkpoint_objects(str(tmp_path / "fused")) == checkpoint_objects(str(tmp_path / "keras"))
+    restored = optimizers.Adam(1e-2)
+    run_steps(restored, steps=0)
+    tf.train.Checkpoint(optimizer=restored).read(str(tmp_path / "keras")).assert_consumed()
+    for a, b in zip(restored.variables, keras_adam.variables):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 

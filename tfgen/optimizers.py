@@ -30,11 +30,15 @@ class _FusedAdamUpdate:
     def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
         # Keras's loop over the variables (once per update, in cross-replica context under a strategy).
         # Without this hook (another Keras version) each variable computes its own scalars: the same update.
-        self._step_scalars = {}
+        self._set_step_scalars({})
         try:
             super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)
         finally:
-            self._step_scalars = None
+            self._set_step_scalars(None)
+
+    def _set_step_scalars(self, value):
+        # A plain attribute: a dict set the usual way on an optimizer becomes a checkpoint dependency.
+        object.__setattr__(self, "_step_scalars", value)
 
     def _scalars(self, learning_rate, dtype):
         if self._step_scalars is None or dtype not in self._step_scalars:
