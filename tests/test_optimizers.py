@@ -22,11 +22,22 @@ def run_steps(optimizer, steps=6, graph=True, seed=0):
     def apply(gradients):
         optimizer.apply(gradients, variables)
 
-    apply = tf.function(apply, autograph=False) if graph else apply
+    if graph:
+        apply = tf.function(apply, autograph=False)
+        graph = apply.get_concrete_function(grads[0] if grads else shapes_like()).graph.as_graph_def()
+        # Every op, those of functions inside it too (a loss-scaled update runs in a tf.cond branch).
+        ops = [n.op for n in graph.node] + [n.op for f in graph.library.function for n in f.node_def]
+        inner = getattr(optimizer, "inner_optimizer", optimizer)
+        if isinstance(inner, optimizers.Adam) and not inner.amsgrad:  # the fused path is the one these steps take
+            assert ops.count("ResourceApplyAdam") == len(variables), ops
     for g in grads:
         apply(g)
     # Paths without the optimizer's own name, which Keras numbers per instance (adam_1, adam_2, ...).
     return [v.numpy() for v in variables], {v.path.split("/", 1)[1]: v.numpy() for v in optimizer.variables}
+
+
+def shapes_like():
+    return [tf.zeros(s) for s in SHAPES]
 
 
 CASES = {
@@ -34,6 +45,8 @@ CASES = {
     "betas and epsilon": lambda cls: cls(3e-3, beta_1=0.5, beta_2=0.9, epsilon=1e-4),
     "global clipnorm": lambda cls: cls(1e-2, global_clipnorm=0.5),
     "schedule": lambda cls: cls(keras.optimizers.schedules.CosineDecay(1e-2, decay_steps=5)),
+    # What the trainer wraps an optimizer in under a float16 policy (precision.wrap_optimizer).
+    "loss scaled": lambda cls: keras.optimizers.LossScaleOptimizer(cls(1e-2)),
 }
 
 

@@ -28,8 +28,9 @@ class _FusedAdamUpdate:
     _step_scalars = None  # {dtype: scalars} during one update, shared by its variables
 
     def _distributed_tf_update_step(self, distribution, grads_and_vars, learning_rate):
-        # Keras's loop over the variables (once per update, in cross-replica context under a strategy).
-        # Without this hook (another Keras version) each variable computes its own scalars: the same update.
+        # Keras's loop over the variables: once per update (in cross-replica context under the strategies
+        # tfgen uses; once per replica where Keras skips the merge). Without this hook (another Keras
+        # version) each variable computes its own scalars: the same update, more ops.
         self._set_step_scalars({})
         try:
             super()._distributed_tf_update_step(distribution, grads_and_vars, learning_rate)

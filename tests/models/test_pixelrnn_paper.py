@@ -139,7 +139,7 @@ def test_recurrent_models_train_alike_with_their_configs_xla_step(name):
     weights = []
     for jit_compile in (False, True):
         model, _ = build(name, (6, 5, 1), 2)
-        model.compile(optimizer=keras.optimizers.Adam(1e-2))
+        model.compile(**model.make_optimizers(1e-2))  # the trainer's (fused) Adam, compiled with the step
         step = tf.function(model.train_step, jit_compile=jit_compile, autograph=False)
         start = [w.numpy() for w in model.trainable_weights]
         for _ in range(2):

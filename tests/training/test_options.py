@@ -134,3 +134,9 @@ def test_no_previews_means_no_pictures_at_all(tmp_path, model, previews, picture
     options = dict(model=model, config="tiny", dataset="digits", workdir=str(tmp_path), steps=2, export=False)
     trainer.train(trainer.TrainOptions(**options, num_previews=previews, verbose=False))
     assert {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.png")} == pictures
+
+
+def test_training_exports_every_tflite_variant_by_default():
+    from tfgen.export import tflite
+
+    assert trainer.TrainOptions().tflite_variants == tflite.VARIANTS
