@@ -24,7 +24,7 @@ def run_steps(optimizer, steps=6, graph=True, seed=0):
 
     if graph:
         apply = tf.function(apply, autograph=False)
-        graph = apply.get_concrete_function(grads[0] if grads else shapes_like()).graph.as_graph_def()
+        graph = apply.get_concrete_function([tf.zeros(s) for s in SHAPES]).graph.as_graph_def()
         # Every op, those of functions inside it too (a loss-scaled update runs in a tf.cond branch).
         ops = [n.op for n in graph.node] + [n.op for f in graph.library.function for n in f.node_def]
         inner = getattr(optimizer, "inner_optimizer", optimizer)
@@ -34,10 +34,6 @@ def run_steps(optimizer, steps=6, graph=True, seed=0):
         apply(g)
     # Paths without the optimizer's own name, which Keras numbers per instance (adam_1, adam_2, ...).
     return [v.numpy() for v in variables], {v.path.split("/", 1)[1]: v.numpy() for v in optimizer.variables}
-
-
-def shapes_like():
-    return [tf.zeros(s) for s in SHAPES]
 
 
 CASES = {

@@ -42,10 +42,11 @@ class _FusedAdamUpdate:
         object.__setattr__(self, "_step_scalars", value)
 
     def _scalars(self, learning_rate, dtype):
-        if self._step_scalars is None or dtype not in self._step_scalars:
+        cache = {} if self._step_scalars is None else self._step_scalars
+        if dtype not in cache:
             step = tf.cast(self.iterations + 1, dtype)
             beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
-            scalars = dict(
+            cache[dtype] = dict(
                 beta1_power=tf.pow(beta_1, step),
                 beta2_power=tf.pow(beta_2, step),
                 lr=tf.cast(learning_rate, dtype),
@@ -53,10 +54,7 @@ class _FusedAdamUpdate:
                 beta2=beta_2,
                 epsilon=tf.cast(self.epsilon, dtype),
             )
-            if self._step_scalars is None:
-                return scalars
-            self._step_scalars[dtype] = scalars
-        return self._step_scalars[dtype]
+        return cache[dtype]
 
     def update_step(self, gradient, variable, learning_rate):
         if self.amsgrad or isinstance(gradient, tf.IndexedSlices):
