@@ -117,19 +117,28 @@ def test_colour_groups_at_the_centre(layer_cls):
 
 
 def assert_compiled_equals_unrolled(layer, x, weights):
-    """The layer's compiled and exportable forms give the same values and gradients; returns the values."""
-    results = []
-    for compiled in (False, True):
+    """The layer's forms give the same values and gradients; returns the values.
+
+    The forms: the exportable loop; compiled=True called from a plain graph (each compiled loop
+    recomputes its forward for the gradient); compiled=True inside an XLA-compiled function, as in a
+    config's `jit_compile` train step (the loops built in place, differentiated by XLA).
+    """
+
+    def value_and_gradients(x, compiled):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = layer(x, compiled=compiled)
             loss = tf.reduce_sum(y * weights)
-        results.append((y.numpy(), tape.gradient(loss, [x, *layer.trainable_variables])))
-    (y0, g0), (y1, g1) = results
-    np.testing.assert_allclose(y1, y0, rtol=1e-5, atol=1e-6)
-    for a, b in zip(g1, g0):
-        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
-    return y0
+        return y, tape.gradient(loss, [x, *layer.trainable_variables])
+
+    layer(x)  # built outside the functions
+    xla = tf.function(lambda x: value_and_gradients(x, True), jit_compile=True, autograph=False)
+    y0, g0 = value_and_gradients(x, False)
+    for y1, g1 in (value_and_gradients(x, True), xla(x)):
+        np.testing.assert_allclose(y1.numpy(), y0.numpy(), rtol=1e-5, atol=1e-6)
+        for a, b in zip(g1, g0, strict=True):
+            np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-5)
+    return y0.numpy()
 
 
 @pytest.mark.parametrize("layer_cls", [RowLSTM, DiagonalBiLSTM])
