@@ -2,18 +2,36 @@
 
 import numpy as np
 
-from tfgen.benchmark import architectures
+from tfgen.benchmark import architectures, autoregressive, timing
 from tfgen.data import DataSpec
+
+SMALL = DataSpec("small", (5, 6, 1), 2, np.zeros((2, 3), np.uint8))
+
+
+def small_probe():
+    return timing.matmul_gflops(n=512, repeats=3)
 
 
 def test_architecture_rows_report_training_and_both_samplers():
-    spec = DataSpec("small", (5, 6, 1), 2, np.zeros((2, 3), np.uint8))
     for name in ("pixelcnn", "row_lstm"):
-        row = architectures.architecture_row(name, "tiny", spec, 100.0, train_batch=4, sample_batch=2, repeats=1)
+        row = architectures.architecture_row(
+            name, "tiny", SMALL, train_batch=4, sample_batch=2, repeats=1, pairs=2, probe=small_probe
+        )
         assert row["train_examples_per_s"] > 0 and row["train_gflops"] > 0 and row["params"] > 0
-        assert 0 < row["fraction_of_matmul"] < 1  # of a (made-up) 100 GFLOP/s matmul: these are tiny models
+        assert row["matmul_gflops"] > 1
+        assert 0 < row["fraction_of_matmul"] < 1  # tiny models on tiny images: far below the matmul rate
+        low, high = (float(v) for v in row["fraction_range"].split("-"))
+        assert low <= round(row["fraction_of_matmul"], 3) <= high
         assert row["plain_images_per_s"] > 0
         assert row["same_samples"] is True and row["cached_images_per_s"] > 0 and row["xla_images_per_s"] > 0
+    quick = architectures.architecture_row("pixelcnn", "tiny", SMALL, train_batch=4, repeats=1, pairs=1, sampling=False)
+    assert quick["train_examples_per_s"] > 0 and "plain_images_per_s" not in quick
+
+
+def test_training_rate_against_the_matmul_rate_and_the_plain_keras_twin():
+    result = autoregressive.training_rate("pixelrnn", "tiny", SMALL, 4, repeats=1, pairs=2, probe=small_probe)
+    assert result["examples_per_s"] > 0 and result["plain_keras_examples_per_s"] > 0
+    assert 0 < result["fraction_of_matmul"] < 1 and result["matmul_gflops"] > 1
 
 
 def test_pixelrnn_training_flops_counted_by_hand():

@@ -2,8 +2,9 @@
 
 For each model: training examples/s of its train step (XLA-compiled when its
 config says so, as the trainer runs it), the GFLOP/s that
-implies (from the model's own multiply-add count) against this machine's
-float32 matmul rate measured in the same run, and sampling images/s of the
+implies (from the model's own multiply-add count) as a fraction of this
+machine's float32 matmul rate, each step timing paired with a matmul probe
+just before it (median fraction and its range over the pairs), and sampling images/s of the
 plain sampler (the whole network re-run for every pixel) and, where the
 model has one, of its cached sampler, as a plain tf.function and
 XLA-compiled (`model.sampler()`, what the tools use), checked to give the
@@ -15,7 +16,7 @@ import tensorflow as tf
 
 from tfgen import registry
 from tfgen.benchmark.autoregressive import _batch, train_step_fn
-from tfgen.benchmark.timing import time_call
+from tfgen.benchmark.timing import against_matmul, matmul_gflops, time_call
 from tfgen.data import DataSpec
 from tfgen.models.autoregressive import AutoregressiveImageModel
 
@@ -30,6 +31,7 @@ COLUMNS = [
     "train_gflops",
     "matmul_gflops",
     "fraction_of_matmul",
+    "fraction_range",
     "plain_images_per_s",
     "cached_images_per_s",
     "cached_vs_plain",
@@ -43,24 +45,32 @@ def has_cached_sampler(model):
     return type(model)._step_state is not AutoregressiveImageModel._step_state
 
 
-def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_batch=16, repeats=5):
+def architecture_row(
+    name, config, spec, train_batch=32, sample_batch=16, repeats=5, pairs=3, probe=None, sampling=True
+):
+    """One model's row. Training: `pairs` timings of `repeats` steps, each paired with a matmul probe
+    (`timing.against_matmul`; `probe` defaults to `timing.matmul_gflops`). sampling=False leaves the
+    samplers out (the plain sampler of a recurrent model takes minutes)."""
     entry = registry.get(name)
     model = entry.build(spec, config)
     xla = bool(entry.config(config).jit_compile)
     step = train_step_fn(model, xla)
     batch = _batch(spec, train_batch)
-    seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
-    gflops = model.training_flops_per_example() * train_batch / seconds / 1e9
+    flops = model.training_flops_per_example() * train_batch
+    paired = against_matmul(lambda: step(batch), flops, pairs=pairs, repeats=repeats, probe=probe or matmul_gflops)
     row = {
         "model": name,
         "config": config,
         "params": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
         "train_xla": xla,
-        "train_examples_per_s": train_batch / seconds,
-        "train_gflops": gflops,
-        "matmul_gflops": matmul_gflops,
-        "fraction_of_matmul": gflops / matmul_gflops,
+        "train_examples_per_s": train_batch / paired["seconds"],
+        "train_gflops": paired["gflops"],
+        "matmul_gflops": paired["matmul_gflops"],
+        "fraction_of_matmul": paired["fraction_of_matmul"],
+        "fraction_range": f"{paired['fraction_min']:.3f}-{paired['fraction_max']:.3f}",
     }
+    if not sampling:
+        return row
     noise, temperature = model.noise(sample_batch, seed=0), tf.ones([sample_batch])
     plain = tf.function(model.sample_naive, autograph=False)
     plain_images = plain(noise, temperature)  # traces; the timed call below does not
@@ -81,5 +91,5 @@ def architecture_row(name, config, spec, matmul_gflops, train_batch=32, sample_b
     return row
 
 
-def architecture_rows(names, config, matmul_gflops, **kwargs):
-    return [architecture_row(n, config, MNIST_SHAPE, matmul_gflops, **kwargs) for n in names]
+def architecture_rows(names, config, **kwargs):
+    return [architecture_row(n, config, MNIST_SHAPE, **kwargs) for n in names]

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import registry
-from tfgen.benchmark.timing import time_call
+from tfgen.benchmark.timing import against_matmul, matmul_gflops, time_call
 from tfgen.data import DataSpec
 
 POKEMON_SHAPE = DataSpec("pokemon-shaped", (20, 20, 1), 167, np.zeros((167, 3), np.uint8))
@@ -43,16 +43,21 @@ def plain_keras_lstm(spec, units):
     return model
 
 
-def training_rate(model_name, config, spec, batch_size, repeats=5):
-    """Training examples/s of a registered model and of its plain-Keras twin."""
+def training_rate(model_name, config, spec, batch_size, repeats=5, pairs=3, probe=None):
+    """Training examples/s of a registered model (as a fraction of the matmul rate, each timing paired
+    with a probe: `timing.against_matmul`) and of its plain-Keras twin."""
     entry = registry.get(model_name)
     model = entry.build(spec, config)
     step = train_step_fn(model, entry.config(config).jit_compile)
     batch = _batch(spec, batch_size)
-    seconds = time_call(lambda: step(batch), warmup=2, repeats=repeats)
+    flops = model.training_flops_per_example() * batch_size
+    paired = against_matmul(lambda: step(batch), flops, pairs=pairs, repeats=repeats, probe=probe or matmul_gflops)
     result = {
-        "examples_per_s": batch_size / seconds,
-        "gflops": model.training_flops_per_example() * batch_size / seconds / 1e9,
+        "examples_per_s": batch_size / paired["seconds"],
+        "gflops": paired["gflops"],
+        "matmul_gflops": paired["matmul_gflops"],
+        "fraction_of_matmul": paired["fraction_of_matmul"],
+        "fraction_range": f"{paired['fraction_min']:.3f}-{paired['fraction_max']:.3f}",
     }
     if hasattr(model, "units"):
         plain = plain_keras_lstm(spec, model.units)

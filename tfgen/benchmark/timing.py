@@ -34,6 +34,41 @@ def matmul_gflops(n=2048, repeats=10):
     return 2 * n**3 / seconds / 1e9
 
 
+def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=matmul_gflops):
+    """fn's GFLOP/s as a fraction of the float32 matmul rate, each timing paired with a probe just before it.
+
+    On a shared machine the matmul rate swings between runs by more than the
+    code changes being measured (160-305 GFLOP/s within a day on the 2-core
+    Xeon, docs/RESULTS.md), so one probe at the start of a run does not tell
+    the step's changes from the machine's. Here each of `pairs` timings of fn
+    (median of `repeats` calls) is divided by the rate `probe()` measured right
+    before it; the median of those fractions is the result, with its range.
+
+    Returns:
+        {"seconds": median seconds per call, "gflops": at that median,
+         "matmul_gflops": median probe, "fraction_of_matmul": median paired
+         fraction, "fraction_min", "fraction_max"}.
+    """
+    for _ in range(warmup):
+        _materialise(fn())
+    seconds, rates, fractions = [], [], []
+    for _ in range(pairs):
+        rate = probe()
+        took = time_call(fn, warmup=0, repeats=repeats)
+        seconds.append(took)
+        rates.append(rate)
+        fractions.append(flops_per_call / took / 1e9 / rate)
+    median = float(np.median(seconds))
+    return {
+        "seconds": median,
+        "gflops": flops_per_call / median / 1e9,
+        "matmul_gflops": float(np.median(rates)),
+        "fraction_of_matmul": float(np.median(fractions)),
+        "fraction_min": min(fractions),
+        "fraction_max": max(fractions),
+    }
+
+
 def table(rows, columns):
     """Formats a list of dicts as a fixed-width text table."""
     widths = {c: max(len(c), *(len(_fmt(r.get(c))) for r in rows)) for c in columns}
