@@ -46,11 +46,14 @@ from tfgen.benchmark import architectures, audio, autoregressive, export_latency
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
 flags.DEFINE_string("config", "default", "Model config.")
-flags.DEFINE_integer("train_batch", 64, "Training batch size.")
-flags.DEFINE_integer("sample_batch", 16, "Sampling batch size.")
-flags.DEFINE_integer("repeats", 5, "Timed repetitions (median).")
+flags.DEFINE_integer("train_batch", 64, "Training batch size.", lower_bound=1)
+flags.DEFINE_integer("sample_batch", 16, "Sampling batch size.", lower_bound=1)
+flags.DEFINE_integer("repeats", 5, "Timed repetitions (median).", lower_bound=1)
 flags.DEFINE_integer(
-    "pairs", 3, "Training against the matmul rate: timings of --repeats steps, each after its own matmul probe."
+    "pairs",
+    3,
+    "Training against the matmul rate: timings of --repeats steps, each after its own matmul probe.",
+    lower_bound=1,
 )
 flags.DEFINE_bool("sampling", True, "For --architectures: time the samplers too (the plain ones take minutes).")
 flags.DEFINE_bool("training", True, "Benchmark training and sampling against the baselines.")
@@ -62,7 +65,7 @@ flags.DEFINE_string(
     "dataset", None, "Dataset for --strategies (default: each config's own) and --export without --workdir."
 )
 flags.DEFINE_string("data_dir", None, "The dataset's --data_dir (--strategies, --export).")
-flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.")
+flags.DEFINE_integer("steps", 20, "For --strategies: steps per run.", lower_bound=1)
 flags.DEFINE_string(
     "browser",
     None,

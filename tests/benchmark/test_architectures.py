@@ -24,7 +24,9 @@ def test_architecture_rows_report_training_and_both_samplers():
         assert low <= round(row["fraction_of_matmul"], 3) <= high
         assert row["plain_images_per_s"] > 0
         assert row["same_samples"] is True and row["cached_images_per_s"] > 0 and row["xla_images_per_s"] > 0
-    quick = architectures.architecture_row("pixelcnn", "tiny", SMALL, train_batch=4, repeats=1, pairs=1, sampling=False)
+    quick = architectures.architecture_row(
+        "pixelcnn", "tiny", SMALL, train_batch=4, repeats=1, pairs=1, probe=small_probe, sampling=False
+    )
     assert quick["train_examples_per_s"] > 0 and "plain_images_per_s" not in quick
 
 

@@ -49,6 +49,8 @@ def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=ma
          "matmul_gflops": median probe, "fraction_of_matmul": median paired
          fraction, "fraction_min", "fraction_max"}.
     """
+    if pairs < 1:
+        raise ValueError(f"pairs must be at least 1, got {pairs}")
     for _ in range(warmup):
         _materialise(fn())
     seconds, rates, fractions = [], [], []
