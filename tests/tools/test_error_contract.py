@@ -52,7 +52,6 @@ CASES = {
         ("missing_workdir", ["--notraining", "--export", "--workdir={missing}"], NO_RUN),
         ("unknown_flag", ["--nope=1"], "Unknown command line flag 'nope'"),
         ("zero_pairs", ["--notraining", "--architectures=row_lstm", "--pairs=0"], "--pairs=0"),
-        ("zero_repeats", ["--notraining", "--architectures=row_lstm", "--repeats=0"], "--repeats=0"),
     ],
     "evaluate": [
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),
