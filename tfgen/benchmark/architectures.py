@@ -15,8 +15,8 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import registry
-from tfgen.benchmark.autoregressive import _batch, train_step_fn
-from tfgen.benchmark.timing import against_matmul, matmul_gflops, time_call
+from tfgen.benchmark.autoregressive import paired_training
+from tfgen.benchmark.timing import time_call
 from tfgen.data import DataSpec
 from tfgen.models.autoregressive import AutoregressiveImageModel
 
@@ -54,20 +54,15 @@ def architecture_row(
     entry = registry.get(name)
     model = entry.build(spec, config)
     xla = bool(entry.config(config).jit_compile)
-    step = train_step_fn(model, xla)
-    batch = _batch(spec, train_batch)
-    flops = model.training_flops_per_example() * train_batch
-    paired = against_matmul(lambda: step(batch), flops, pairs=pairs, repeats=repeats, probe=probe or matmul_gflops)
+    training = paired_training(model, xla, spec, train_batch, repeats, pairs, probe)
     row = {
         "model": name,
         "config": config,
         "params": int(sum(np.prod(v.shape) for v in model.trainable_variables)),
         "train_xla": xla,
-        "train_examples_per_s": train_batch / paired["seconds"],
-        "train_gflops": paired["gflops"],
-        "matmul_gflops": paired["matmul_gflops"],
-        "fraction_of_matmul": paired["fraction_of_matmul"],
-        "fraction_range": f"{paired['fraction_min']:.3f}-{paired['fraction_max']:.3f}",
+        "train_examples_per_s": training["examples_per_s"],
+        "train_gflops": training["gflops"],
+        **{k: training[k] for k in ("matmul_gflops", "fraction_of_matmul", "fraction_range")},
     }
     if not sampling:
         return row

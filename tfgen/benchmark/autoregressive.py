@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import registry
-from tfgen.benchmark.timing import against_matmul, matmul_gflops, time_call
+from tfgen.benchmark.timing import against_matmul, time_call
 from tfgen.data import DataSpec
 
 POKEMON_SHAPE = DataSpec("pokemon-shaped", (20, 20, 1), 167, np.zeros((167, 3), np.uint8))
@@ -43,22 +43,28 @@ def plain_keras_lstm(spec, units):
     return model
 
 
-def training_rate(model_name, config, spec, batch_size, repeats=5, pairs=3, probe=None):
-    """Training examples/s of a registered model (as a fraction of the matmul rate, each timing paired
-    with a probe: `timing.against_matmul`) and of its plain-Keras twin."""
-    entry = registry.get(model_name)
-    model = entry.build(spec, config)
-    step = train_step_fn(model, entry.config(config).jit_compile)
+def paired_training(model, jit_compile, spec, batch_size, repeats=5, pairs=3, probe=None):
+    """The model's train step against the matmul rate (`timing.against_matmul`): examples/s, GFLOP/s, the
+    median matmul probe, the median paired fraction and its range."""
+    step = train_step_fn(model, jit_compile)
     batch = _batch(spec, batch_size)
     flops = model.training_flops_per_example() * batch_size
-    paired = against_matmul(lambda: step(batch), flops, pairs=pairs, repeats=repeats, probe=probe or matmul_gflops)
-    result = {
+    paired = against_matmul(lambda: step(batch), flops, pairs=pairs, repeats=repeats, probe=probe)
+    return {
         "examples_per_s": batch_size / paired["seconds"],
         "gflops": paired["gflops"],
         "matmul_gflops": paired["matmul_gflops"],
         "fraction_of_matmul": paired["fraction_of_matmul"],
         "fraction_range": f"{paired['fraction_min']:.3f}-{paired['fraction_max']:.3f}",
     }
+
+
+def training_rate(model_name, config, spec, batch_size, repeats=5, pairs=3, probe=None):
+    """Training examples/s of a registered model (`paired_training`) and of its plain-Keras twin."""
+    entry = registry.get(model_name)
+    model = entry.build(spec, config)
+    result = paired_training(model, entry.config(config).jit_compile, spec, batch_size, repeats, pairs, probe)
+    batch = _batch(spec, batch_size)
     if hasattr(model, "units"):
         plain = plain_keras_lstm(spec, model.units)
         flat = tf.reshape(batch, [batch_size, -1])

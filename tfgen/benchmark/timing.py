@@ -34,7 +34,7 @@ def matmul_gflops(n=2048, repeats=10):
     return 2 * n**3 / seconds / 1e9
 
 
-def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=matmul_gflops):
+def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=None):
     """fn's GFLOP/s as a fraction of the float32 matmul rate, each timing paired with a probe just before it.
 
     On a shared machine the matmul rate swings between runs by more than the
@@ -42,7 +42,8 @@ def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=ma
     Xeon, docs/RESULTS.md), so one probe at the start of a run does not tell
     the step's changes from the machine's. Here each of `pairs` timings of fn
     (median of `repeats` calls) is divided by the rate `probe()` measured right
-    before it; the median of those fractions is the result, with its range.
+    before it (`probe` defaults to `matmul_gflops`); the median of those
+    fractions is the result, with its range.
 
     Returns:
         {"seconds": median seconds per call, "gflops": at that median,
@@ -51,6 +52,7 @@ def against_matmul(fn, flops_per_call, *, pairs=3, repeats=3, warmup=2, probe=ma
     """
     if pairs < 1:
         raise ValueError(f"pairs must be at least 1, got {pairs}")
+    probe = probe or matmul_gflops
     for _ in range(warmup):
         _materialise(fn())
     seconds, rates, fractions = [], [], []
