@@ -5,6 +5,8 @@
 Swaps the two models' discriminators and generators, prints the table of
 error rates, r_test and r_sample, and the winner (declared only when r_test
 is within --tolerance of 1). The last output line is the result as JSON.
+--operating_point=0.1 matches the judges on the training images first: each
+one's threshold is set so that it calls 10% of them fake.
 """
 
 import json
@@ -29,12 +31,26 @@ flags.DEFINE_enum(
     "Which discriminator of a weight-averaged model judges: its running average, or its weights as trained.",
 )
 flags.DEFINE_float("tolerance", 0.1, "Declare a winner only when |r_test - 1| <= tolerance.", lower_bound=0)
+flags.DEFINE_float(
+    "operating_point",
+    None,
+    "Matched operating points: set each judge's threshold so that it calls this fraction of the training images "
+    "fake (in (0, 1), e.g. 0.1), instead of its loss's own threshold. Off by default.",
+)
 
 
 def main(argv):
     del argv
     result = gam.battle(
-        FLAGS.a, FLAGS.b, FLAGS.num_samples, FLAGS.split, FLAGS.seed, FLAGS.tolerance, FLAGS.data_dir, FLAGS.judge
+        FLAGS.a,
+        FLAGS.b,
+        FLAGS.num_samples,
+        FLAGS.split,
+        FLAGS.seed,
+        FLAGS.tolerance,
+        FLAGS.data_dir,
+        FLAGS.judge,
+        FLAGS.operating_point,
     )
     print(gam.table(result))
     print(json.dumps(result))

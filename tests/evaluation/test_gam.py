@@ -13,7 +13,7 @@ from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import colours, pipeline
 from tfgen.errors import InvalidArgumentError
-from tfgen.evaluation import gam
+from tfgen.evaluation import features, gam
 from tfgen.training import trainer
 from tfgen.training.trainer import default_optimizers
 
@@ -134,6 +134,40 @@ def test_wasserstein_critic_threshold_is_calibrated(judged):
     assert gam.threshold(critic, test, 100, seed=0) == pytest.approx(t + 5.0, abs=1e-3)
 
 
+def test_matched_operating_points_make_a_miscalibrated_judge_comparable(judged):
+    """`operating_point` sets each judge's threshold on training images, so a constant offset on one judge's
+    logits (which the loss's own threshold would read as calling every image real) changes nothing."""
+    model, spec, test = judged
+    train, _ = features.load_colours("digits", "train")
+    # The threshold is the quantile: the judge calls that share of the training images fake.
+    t = gam.threshold(model, train, len(train), seed=0, operating_point=0.25)
+    logits = model.discriminate_colours(train).numpy()
+    assert abs(np.mean(logits < t) - 0.25) <= 1.0 / len(train)
+    assert gam.threshold(model, train, len(train), 0, "live", 0.25) != t  # the live judge has its own logits
+
+    keras.utils.set_random_seed(1)
+    twin = registry.get("dcgan").build(spec, "tiny")
+    for net in ("generator", "discriminator"):
+        for mine, theirs in zip(getattr(twin, net).weights, getattr(model, net).weights):
+            mine.assign(theirs)
+            if model.average_of(theirs) is not None:
+                twin.average_of(mine).assign(model.average_of(theirs))
+    twin.average_of(twin.discriminator.weights[-1]).assign_add([50.0])  # b's judge now calls every image real
+
+    plain = gam.battle_models(model, twin, test, 200, train_colours=train)
+    assert plain["err_b_test"] == 0.0 and plain["r_test"] == math.inf and plain["winner"] == "none"
+    matched = gam.battle_models(model, twin, test, 200, train_colours=train, operating_point=0.25)
+    assert matched["threshold_b"] == pytest.approx(matched["threshold_a"] + 50.0, abs=1e-3)
+    assert 0 < matched["err_a_test"] < 1
+    assert matched["err_b_test"] == pytest.approx(matched["err_a_test"], abs=0.01)
+    assert matched["r_sample"] == pytest.approx(1.0, abs=0.05) and matched["winner"] in ("a", "b", "tie")
+    assert matched["operating_point"] == 0.25 and plain["operating_point"] is None
+    assert "thresholds: each judge calls 25.0% of the training images fake" in gam.table(matched)
+    for bad in (0.0, 1.0, -0.1):
+        with pytest.raises(InvalidArgumentError, match=f"operating_point must be in \\(0, 1\\), got {bad}"):
+            gam.battle_models(model, twin, test, 200, train_colours=train, operating_point=bad)
+
+
 def tiny_workdir_of(tmp_path_factory, model, steps=10):
     workdir = tmp_path_factory.mktemp(model)
     trainer.train(
@@ -146,11 +180,13 @@ def tiny_workdir_of(tmp_path_factory, model, steps=10):
 
 def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
     a, b = tiny_workdir_of(tmp_path_factory, "dcgan"), tiny_workdir_of(tmp_path_factory, "gran")
-    proc = run_tool("battle", f"--a={a}", f"--b={b}", "--num_samples=100", "--judge=live")
+    proc = run_tool("battle", f"--a={a}", f"--b={b}", "--num_samples=100", "--judge=live", "--operating_point=0.2")
     lines = proc.stdout.strip().splitlines()
     result = json.loads(lines[-1])
     assert result["num_test"] == 179 and result["num_samples"] == 100
     assert result["judge"] == "live" and "judges: each model's live discriminator" in lines
+    assert result["operating_point"] == 0.2
+    assert "thresholds: each judge calls 20.0% of the training images fake" in lines
     for key in ("err_a_test", "err_b_test", "err_a_on_samples_b", "err_b_on_samples_a"):
         assert 0 <= result[key] <= 1, key
     np.testing.assert_equal(result["r_test"], gam.ratio(result["err_a_test"], result["err_b_test"]))  # nan == nan
@@ -158,7 +194,9 @@ def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
     assert any(line.startswith("r_test") for line in lines) and any(line.startswith("r_sample") for line in lines)
     assert result["a"].startswith("dcgan/tiny") and result["b"].startswith("gran/tiny")
 
-    assert gam.battle(a, b, num_samples=20)["judge"] == "averaged"  # the default
+    default = gam.battle(a, b, num_samples=20)
+    assert default["judge"] == "averaged" and default["operating_point"] is None  # the defaults
+    assert default["threshold_a"] == default["threshold_b"] == 0.0
     pixelrnn = tiny_workdir_of(tmp_path_factory, "pixelrnn", steps=2)
     with pytest.raises(ValueError, match="--b: pixelrnn is not an adversarial model"):
         gam.battle(a, pixelrnn)

@@ -44,6 +44,7 @@ CASES = {
         ("missing_workdir", ["--a={missing}", "--b={missing}", "--num_samples=2"], NO_RUN),
         ("not_adversarial", ["--a={run}", "--b={run}", "--num_samples=2"], "--a: pixelrnn is not an adversarial model"),
         ("negative_tolerance", ["--a={run}", "--b={run}", "--tolerance=-1"], "--tolerance=-1"),
+        ("operating_point_one", ["--a={run}", "--b={run}", "--operating_point=1"], "operating_point must be in (0, 1)"),
     ],
     "benchmark": [
         ("unknown_model", ["--model=nope"], "--model=nope: value should be one of"),
