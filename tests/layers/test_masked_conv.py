@@ -80,18 +80,16 @@ def test_causal_rows_convolution_equals_the_full_masked_kernel(mask_type, kernel
     np.testing.assert_allclose(out, full.numpy(), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    "mask_type, kernel_size, channels",
-    [("B", 1, 1), ("A", 1, 3), ("B", (1, 3), 3), ("A", (1, 5), 1), (None, (1, 3), 1)],
-)
-def test_one_row_kernels_run_as_a_matmul_with_the_convolutions_values_and_gradients(mask_type, kernel_size, channels):
-    """A kernel with one causal row is computed as one matmul over shifted copies (`one_row`), also with an
-    unknown batch; its output and gradients must be the masked convolution's."""
-    conv = MaskedConv2D(6, kernel_size, mask_type, num_channels=channels)
+@pytest.mark.parametrize("mask_type, channels", [("B", 1), ("A", 3), ("B", 3), (None, 1)])
+def test_pointwise_kernels_run_as_a_matmul_with_the_convolutions_values_and_gradients(mask_type, channels):
+    """A 1 x 1 kernel is computed as one matmul (`pointwise`), also with an unknown batch; its output and
+    gradients must be the masked convolution's."""
+    conv = MaskedConv2D(6, 1, mask_type, num_channels=channels)
     x = tf.constant(np.random.default_rng(3).normal(size=(2, 4, 7, 6)), tf.float32)
     conv.build(x.shape)
     conv.bias.assign(np.arange(6, dtype=np.float32) / 10)
-    assert conv.causal_rows == 1
+    calls = []
+    conv.pointwise = lambda x, pointwise=conv.pointwise: calls.append(1) or pointwise(x)
 
     def reference(x):
         return tf.nn.conv2d(x, conv.masked_kernel(), strides=1, padding="SAME") + conv.bias
@@ -107,3 +105,4 @@ def test_one_row_kernels_run_as_a_matmul_with_the_convolutions_values_and_gradie
             np.testing.assert_allclose(
                 tape.gradient(losses[0], wrt).numpy(), tape.gradient(losses[1], wrt).numpy(), rtol=1e-4, atol=1e-5
             )
+    assert len(calls) == 2  # the matmul, not the convolution, made `out`

@@ -109,8 +109,8 @@ class MaskedConv2D(keras.layers.Layer):
         return self.kernel * tf.constant(self.mask, self.kernel.dtype)
 
     def call(self, x):
-        if self.causal_rows == 1:
-            return self.one_row(x)
+        if self.kernel_size == (1, 1):
+            return self.pointwise(x)
         # Only the causal rows (centre and above) can be non-zero, so convolve
         # with those alone over a map padded on top: same output as the full
         # kernel with SAME padding, with up to half the multiply-adds skipped.
@@ -120,24 +120,20 @@ class MaskedConv2D(keras.layers.Layer):
         y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
         return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
 
-    def one_row(self, x):
-        """`call` for a kernel with one causal row (1 x k, or 1 x 1) as one matmul over shifted copies.
+    def pointwise(self, x):
+        """`call` for a 1 x 1 kernel, as one matmul.
 
         The same sums as the convolution. XLA on the CPU runs a 1 x 1
         convolution's weight gradient as a convolution with an H x W window,
         after transposing both maps (seen in its optimised HLO); without XLA,
-        the PixelCNN's train step took about 1.17x longer as convolutions
+        the PixelCNN's train step took about 1.17x longer as convolutions. A
+        1 x k kernel as a matmul over k shifted copies made the Row LSTM's
+        Pokemon step (1 x 3, no XLA) 1.23x slower, so it stays a convolution
         (docs/RESULTS.md).
         """
-        kw = self.kernel_size[1]
-        # Every column, the masked ones too: the mask alone keeps the output causal.
-        kernel = tf.cast(self.masked_kernel()[self.kernel_size[0] // 2], x.dtype)  # [kw, in, out]
-        width = x.shape[2]
-        if kw > 1:
-            padded = tf.pad(x, [[0, 0], [0, 0], [kw // 2, kw // 2], [0, 0]])
-            x = tf.concat([padded[:, :, d : d + width] for d in range(kw)], axis=-1)
+        kernel = tf.cast(self.masked_kernel()[0, 0], x.dtype)  # [in, out]
         shape = tf.shape(x)
-        y = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), tf.reshape(kernel, [-1, self.filters]))
+        y = tf.matmul(tf.reshape(x, [-1, x.shape[-1]]), kernel)
         y = tf.reshape(y, tf.concat([shape[:-1], [self.filters]], 0))
         return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
 
