@@ -75,6 +75,31 @@ def test_cached_sampler_completes_like_the_plain_sampler(name):
     np.testing.assert_array_equal(cached.numpy(), plain.numpy())
 
 
+@pytest.mark.parametrize("num_classes, embedding_dim, folds", [(4, 5, True), (4, 4, True), (6, 3, False)])
+def test_first_layer_folds_the_embedding_into_the_kernel_with_the_same_values_and_gradients(
+    num_classes, embedding_dim, folds, monkeypatch
+):
+    model, _ = build("pixelcnn", (5, 6, 3), num_classes, embedding_dim=embedding_dim)
+    images = tf.constant(np.random.default_rng(3).integers(0, num_classes, (3, 5, 6, 3)), tf.int32)
+    weights = tf.constant(np.random.default_rng(4).normal(size=(3, 5, 6, model.input_conv.filters)), tf.float32)
+    variables = [model.embeddings, model.input_conv.kernel, model.input_conv.bias]
+
+    def values_and_gradients(first_layer):
+        with tf.GradientTape() as tape:
+            y = first_layer()
+            loss = tf.reduce_sum(y * weights)
+        return [y] + tape.gradient(loss, variables)
+
+    expected = values_and_gradients(lambda: model.input_conv(model.embed(images)))
+    if folds:  # the folded path must not embed the image at all
+        monkeypatch.setattr(model, "embed", lambda images: pytest.fail("embedded instead of folding"))
+    got = values_and_gradients(lambda: model.first_layer(images))
+    for want, have in zip(expected, got):
+        np.testing.assert_allclose(tf.convert_to_tensor(have), tf.convert_to_tensor(want), rtol=1e-5, atol=1e-5)
+    # Not equal by accident: the embedding's gradient is there and a wrong group in the fold moves the values.
+    assert np.abs(tf.convert_to_tensor(expected[1]).numpy()).max() > 1e-3
+
+
 @pytest.mark.parametrize("name", PAPER_MODELS)
 def test_binary_head_is_one_bernoulli_logit_per_channel(name):
     model, _ = build(name, (3, 4, 1), 2)

@@ -111,11 +111,19 @@ class MaskedConv2D(keras.layers.Layer):
     def call(self, x):
         if self.kernel_size == (1, 1):
             return self.pointwise(x)
+        return self.convolve(x, self.masked_kernel())
+
+    def convolve(self, x, kernel):
+        """`call` with a given masked kernel [kh, kw, in, filters] (`in` may differ from the built one).
+
+        For a kernel derived from this layer's own, such as the PixelRNN
+        networks' embedding table folded into the first convolution.
+        """
         # Only the causal rows (centre and above) can be non-zero, so convolve
         # with those alone over a map padded on top: same output as the full
         # kernel with SAME padding, with up to half the multiply-adds skipped.
         kh, kw = self.kernel_size
-        kernel = tf.cast(self.masked_kernel()[: self.causal_rows], x.dtype)
+        kernel = tf.cast(kernel[: self.causal_rows], x.dtype)
         padding = [[0, 0], [kh // 2, self.causal_rows - 1 - kh // 2], [kw // 2, kw // 2], [0, 0]]
         y = tf.nn.conv2d(x, kernel, strides=1, padding=padding)
         return y + tf.cast(self.bias, y.dtype) if self.use_bias else y
