@@ -141,12 +141,17 @@ def assert_compiled_equals_unrolled(layer, x, weights, xla=True):
     return y0.numpy()
 
 
-@pytest.mark.parametrize("layer_cls", [RowLSTM, DiagonalBiLSTM])
-def test_compiled_training_loop_equals_the_unrolled_loop(layer_cls):
-    """compiled=True runs an XLA while loop, otherwise an unrolled graph: same values, same gradients."""
-    layer = layer_cls(4, num_channels=1)
-    x = tf.constant(np.random.default_rng(3).normal(size=(3, 5, 4, 6)), tf.float32)
-    weights = tf.constant(np.random.default_rng(4).normal(size=(3, 5, 4, 4)), tf.float32)
+@pytest.mark.parametrize(
+    "make_layer, width",
+    [(lambda: RowLSTM(4), 4), (lambda: RowLSTM(4, kernel_width=5), 3), (lambda: DiagonalBiLSTM(4), 4)],
+    ids=["row_lstm", "row_lstm-kernel-wider-than-the-row", "diagonal_bilstm"],
+)
+def test_compiled_training_loop_equals_the_unrolled_loop(make_layer, width):
+    """compiled=True runs an XLA while loop (the Row LSTM's with a hand-written gradient), otherwise an
+    unrolled graph: same values, same gradients."""
+    layer = make_layer()
+    x = tf.constant(np.random.default_rng(3).normal(size=(3, 5, width, 6)), tf.float32)
+    weights = tf.constant(np.random.default_rng(4).normal(size=(3, 5, width, 4)), tf.float32)
     assert_compiled_equals_unrolled(layer, x, weights)
 
 
