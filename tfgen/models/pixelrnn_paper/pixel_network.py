@@ -150,9 +150,9 @@ class PixelNetwork(AutoregressiveImageModel):
         the place of its group of E embedding features). When K <= E this
         convolves fewer input features and, above all, its gradient needs no
         input gradient of the 7x7 convolution (the one-hot image is a constant):
-        that input gradient alone took 12.6 ms of the Row LSTM's 176 ms XLA step
-        on binarized MNIST (docs/RESULTS.md). The same sums in another order,
-        so `log_prob` matches the samplers and exports to float rounding.
+        on binarized MNIST that made the Row LSTM's XLA train step about 1.1x
+        faster (docs/RESULTS.md). The same sums in another order, so
+        `log_prob` matches the samplers and exports to float rounding.
         """
         if self.num_classes > self.embedding_dim:
             return self.input_conv(self.embed(images))
