@@ -13,8 +13,9 @@ Inside a function that is XLA-compiled already (a config's `jit_compile`
 train step) there is no such boundary: the loop is built in place and XLA
 differentiates it with the rest of the step, keeping the forward's values
 instead of recomputing them. On the 2-core CPU that made the Diagonal
-BiLSTM's train step about 1.18x faster and the Row LSTM's about 1.09x, with
-bit-identical weights after two steps (docs/RESULTS.md).
+BiLSTM's train step about 1.18x faster, with bit-identical weights after two
+steps (docs/RESULTS.md). (The Row LSTM, which used this too, now has a
+hand-written gradient of its own: `tfgen.layers.row_lstm.rows_sequence`.)
 """
 
 import tensorflow as tf
