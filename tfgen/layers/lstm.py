@@ -14,6 +14,8 @@ The input projection is not part of this layer: callers pass precomputed
 input gates [B, T, 4H] (for one-hot inputs this is just an embedding gather).
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
@@ -45,15 +47,36 @@ def lstm_step(input_gates, h, c, recurrent_kernel):
     return o * tf.tanh(c_new), c_new
 
 
+@dataclasses.dataclass(frozen=True)
+class DenseRecurrence:
+    """How h_{t-1} enters step t: the plain LSTM's h_{t-1} U.
+
+    `lstm_sequence` runs any recurrence whose state-to-state part is one
+    matmul of a linear rearrangement of h with the kernel: `inputs(h)` maps
+    states [..., H] to the matmul's rows [N, in] and `inputs_transpose` is
+    its adjoint (the Row LSTM's 1-D convolution over the row above is the
+    other one: `tfgen.layers.row_lstm.RowWindow`). Frozen, so that it is
+    part of the compiled loops' cache key.
+    """
+
+    def inputs(self, h):
+        return tf.reshape(h, [-1, h.shape[-1]])
+
+    def inputs_transpose(self, rows, like):
+        """rows [N, in] -> the gradient of `inputs` w.r.t. a state shaped like `like`."""
+        out = tf.reshape(rows, tf.shape(like))
+        out.set_shape(like.shape)
+        return out
+
+
 @tf.function(jit_compile=True, autograph=False)
-def _forward(xg, u):
-    # xg: time-major input gates [T, B, 4H] (bias included); u: [H, 4H].
-    steps, batch = xg.shape[0], tf.shape(xg)[1]
-    units = u.shape[0]
-    zeros = tf.zeros([batch, units], xg.dtype)
+def _forward(xg, u, recurrence):
+    # xg: time-major input gates [T, B, ..., 4H] (bias included); u: [in, 4H].
+    steps, units = xg.shape[0], xg.shape[-1] // 4
+    zeros = tf.zeros_like(xg[0][..., :units])
 
     def body(t, h, c, hs, ps, pcs, fs):
-        z = xg[t] + tf.matmul(h, u)
+        z = xg[t] + tf.reshape(tf.matmul(recurrence.inputs(h), u), tf.shape(xg[t]))
         i, f, g, o, c_new = _gates(z, c)
         tc = tf.tanh(c_new)
         # d c_t/d preactivations of (i, f, g) and d h_t/d preactivation of o,
@@ -77,16 +100,16 @@ def _forward(xg, u):
 
 
 @tf.function(jit_compile=True, autograph=False)
-def _backward(dhs, hs, ps, pcs, fs, u):
-    steps, batch = hs.shape[0], tf.shape(hs)[1]
-    units = u.shape[0]
-    zeros = tf.zeros([batch, units], hs.dtype)
+def _backward(dhs, hs, ps, pcs, fs, u, recurrence):
+    steps, units = hs.shape[0], hs.shape[-1]
+    zeros = tf.zeros_like(hs[0])
 
     def body(t, dh, dc, dz):
         dht = dh + dhs[t]
         dct = dc + dht * pcs[t]
         dzt = tf.concat([dct, dct, dct, dht], -1) * ps[t]
-        return t - 1, tf.matmul(dzt, u, transpose_b=True), dct * fs[t], dz.write(t, dzt)
+        d_inputs = tf.matmul(tf.reshape(dzt, [-1, 4 * units]), u, transpose_b=True)
+        return t - 1, recurrence.inputs_transpose(d_inputs, dh), dct * fs[t], dz.write(t, dzt)
 
     _, _, _, dz = tf.while_loop(
         lambda t, *_: t >= 0,
@@ -96,24 +119,29 @@ def _backward(dhs, hs, ps, pcs, fs, u):
     )
     dz = dz.stack()
     h_prev = tf.concat([tf.zeros_like(hs[:1]), hs[:-1]], 0)
-    du = tf.matmul(tf.reshape(h_prev, [-1, units]), tf.reshape(dz, [-1, 4 * units]), transpose_a=True)
+    du = tf.matmul(recurrence.inputs(h_prev), tf.reshape(dz, [-1, 4 * units]), transpose_a=True)
     return dz, du
 
 
-@tf.custom_gradient
-def lstm_sequence(xg, u):
-    """Runs an LSTM from a zero state over time-major input gates [T, B, 4H].
+def lstm_sequence(xg, u, recurrence=DenseRecurrence()):
+    """Runs an LSTM from a zero state over time-major input gates [T, B, ..., 4H].
 
-    Returns the hidden states [T, B, H]; differentiable w.r.t. xg and u.
+    Returns the hidden states [T, B, ..., H]; differentiable w.r.t. xg and u.
+    `recurrence`: how the previous state meets the kernel u (`DenseRecurrence`).
     """
-    # stop_gradient: the tape must not trace through the compiled loop (XLA
-    # cannot build autodiff accumulators for it); `grad` below replaces it.
-    hs, ps, pcs, fs = _forward(tf.stop_gradient(xg), tf.stop_gradient(u))
 
-    def grad(dhs):
-        return _backward(tf.cast(dhs, hs.dtype), hs, ps, pcs, fs, u)
+    @tf.custom_gradient
+    def run(xg, u):
+        # stop_gradient: the tape must not trace through the compiled loop (XLA
+        # cannot build autodiff accumulators for it); `grad` below replaces it.
+        hs, ps, pcs, fs = _forward(tf.stop_gradient(xg), tf.stop_gradient(u), recurrence)
 
-    return hs, grad
+        def grad(dhs):
+            return _backward(tf.cast(dhs, hs.dtype), hs, ps, pcs, fs, u, recurrence)
+
+        return hs, grad
+
+    return run(xg, u)
 
 
 class SequenceLSTM(keras.layers.Layer):

@@ -24,10 +24,12 @@ TFLite files 4 MB of graph and took 17 minutes to export.)
     Networks", arXiv:1601.06759.
 """
 
+import dataclasses
+
 import keras
 import tensorflow as tf
 
-from tfgen.layers.lstm import one_sigmoid_gates
+from tfgen.layers.lstm import lstm_sequence, one_sigmoid_gates
 from tfgen.layers.masked_conv import MaskedConv2D
 
 
@@ -128,79 +130,32 @@ def rows_loop(gates, kernel, kernel_width, exportable=False):
     return lstm_scan(step, gates.shape[0], (zeros, zeros), exportable)[0]
 
 
-# -- training: the row recurrence with a hand-written gradient ------------------
-# As `tfgen.layers.lstm` does for a plain LSTM: the forward loop stores what
-# the backward loop needs (the gate derivatives, premultiplied), the backward
-# loop does one [B*W, 4h] x [4h, k*h] matmul per row, and the state kernel's
-# gradient is one matmul over every row after the loop, where XLA's own
-# differentiation of the loop computes it a row at a time and saves more.
+@dataclasses.dataclass(frozen=True)
+class RowWindow:
+    """The Row LSTM's state-to-state part for `tfgen.layers.lstm.lstm_sequence`: a 1-D convolution over the row above.
 
+    Training runs the row recurrence through the LSTM loops with the
+    hand-written gradient (`tfgen.layers.lstm`): the forward loop stores the
+    premultiplied gate derivatives, the backward loop does one matmul per row,
+    and the state kernel's gradient is one matmul after the loop, where XLA's
+    own differentiation of the loop computed it a row at a time and saved more
+    (about 1.1x on the train step, docs/RESULTS.md).
+    """
 
-@tf.function(jit_compile=True, autograph=False)
-def _rows_forward(gates, kernel, kernel_width):
-    # gates: row-major input gates [H, B, W, 4h] (bias included); kernel: [k*h, 4h].
-    steps = gates.shape[0]
-    units = kernel.shape[0] // kernel_width
-    zeros = tf.zeros([tf.shape(gates)[1], gates.shape[2], units], gates.dtype)
+    kernel_width: int
 
-    def body(t, h, c, hs, ps, pcs, fs):
-        z = gates[t] + tf.reshape(tf.matmul(row_window(h, kernel_width), kernel), tf.shape(gates[t]))
-        i, f, g, o = one_sigmoid_gates(z)
-        c_new = f * c + i * g
-        tc = tf.tanh(c_new)
-        # d c/d preactivations of (i, f, g) and d h/d preactivation of o.
-        p = tf.concat([g * i * (1 - i), c * f * (1 - f), i * (1 - g * g), tc * o * (1 - o)], -1)
-        h = o * tc
-        return t + 1, h, c_new, hs.write(t, h), ps.write(t, p), pcs.write(t, o * (1 - tc * tc)), fs.write(t, f)
+    def inputs(self, h):
+        return row_window(h, self.kernel_width)
 
-    arrays = [tf.TensorArray(gates.dtype, size=steps) for _ in range(4)]
-    _, _, _, hs, ps, pcs, fs = tf.while_loop(
-        lambda t, *_: t < steps, body, (0, zeros, zeros, *arrays), maximum_iterations=steps
-    )
-    return hs.stack(), ps.stack(), pcs.stack(), fs.stack()
-
-
-@tf.function(jit_compile=True, autograph=False)
-def _rows_backward(dhs, hs, ps, pcs, fs, kernel, kernel_width):
-    steps = hs.shape[0]
-    zeros = tf.zeros_like(hs[0])
-    row_shape = tf.shape(hs[0])
-
-    def body(t, dh, dc, dz):
-        dht = dh + dhs[t]
-        dct = dc + dht * pcs[t]
-        dzt = tf.concat([dct, dct, dct, dht], -1) * ps[t]
-        dwindow = tf.matmul(tf.reshape(dzt, [-1, kernel.shape[1]]), kernel, transpose_b=True)
-        dh = tf.reshape(row_window_transpose(dwindow, kernel_width, hs.shape[2]), row_shape)
-        dh.set_shape(hs.shape[1:])
-        return t - 1, dh, dct * fs[t], dz.write(t, dzt)
-
-    _, _, _, dz = tf.while_loop(
-        lambda t, *_: t >= 0,
-        body,
-        (steps - 1, zeros, zeros, tf.TensorArray(hs.dtype, size=steps)),
-        maximum_iterations=steps,
-    )
-    dz = dz.stack()
-    h_above = tf.concat([tf.zeros_like(hs[:1]), hs[:-1]], 0)
-    dkernel = tf.matmul(row_window(h_above, kernel_width), tf.reshape(dz, [-1, kernel.shape[1]]), transpose_a=True)
-    return dz, dkernel
+    def inputs_transpose(self, rows, like):
+        out = tf.reshape(row_window_transpose(rows, self.kernel_width, like.shape[-2]), tf.shape(like))
+        out.set_shape(like.shape)
+        return out
 
 
 def rows_sequence(gates, kernel, kernel_width):
-    """`rows_loop` for training: the same hidden states [H, B, W, h], with the hand-written gradient above."""
-
-    @tf.custom_gradient
-    def run(gates, kernel):
-        # stop_gradient: the tape must not trace through the compiled loop; `grad` replaces it.
-        hs, ps, pcs, fs = _rows_forward(tf.stop_gradient(gates), tf.stop_gradient(kernel), kernel_width)
-
-        def grad(dhs):
-            return _rows_backward(tf.cast(dhs, hs.dtype), hs, ps, pcs, fs, kernel, kernel_width)
-
-        return hs, grad
-
-    return run(gates, kernel)
+    """`rows_loop` for training: the same hidden states [H, B, W, h], with the hand-written gradient."""
+    return lstm_sequence(gates, kernel, RowWindow(kernel_width))
 
 
 def put_column(buffer, index, value):
