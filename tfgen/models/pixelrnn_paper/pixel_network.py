@@ -135,13 +135,13 @@ class PixelNetwork(AutoregressiveImageModel):
         return conv(x) if x.shape.rank == 4 else conv.apply_to_patch(x[:, None, None, :])
 
     def call(self, images, training=False, compiled=False):
-        x = self.first_layer(images) if compiled else self.input_conv(self.embed(images))
+        x = self.first_layer(images, fold=compiled)
         for block in self.blocks:
             x = block(x, compiled=compiled)
         return self.head(self.dropout_features(x, training), self.colours_before(images))
 
-    def first_layer(self, images):
-        """`input_conv(embed(images))`, for training: with the table folded into the kernel when that is cheaper.
+    def first_layer(self, images, fold=True):
+        """`input_conv(embed(images))`; with `fold` (training), the table folded into the kernel when that is cheaper.
 
         The embedding is linear in the one-hot pixel values, so the same map is
         the convolution of the one-hot image with the kernel
@@ -154,7 +154,7 @@ class PixelNetwork(AutoregressiveImageModel):
         faster (docs/RESULTS.md). The same sums in another order, so
         `log_prob` matches the samplers and exports to float rounding.
         """
-        if self.num_classes > self.embedding_dim:
+        if not fold or self.num_classes > self.embedding_dim:
             return self.input_conv(self.embed(images))
         c, k, e = self.image_shape[2], self.num_classes, self.embedding_dim
         kernel = self.input_conv.masked_kernel()
