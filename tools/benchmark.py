@@ -29,6 +29,12 @@ samples/s at batch 1 of the queue sampler (XLA-compiled and not), the naive
 sampler (the baseline),
 the SavedModel and each TFLite variant, with their real-time factors.
 
+    python tools/benchmark.py --notraining --adversarial=dcgan,gran,gran:steps=5
+
+times the GANs' train step (`default` configs, binarized-MNIST shape) with
+the generator's pass shared between the discriminator's and the generator's
+updates (`reuse_fakes`) against fresh fakes for each (the baseline).
+
     python tools/benchmark.py --notraining --browser=runs/diagonal_bilstm-pokemon-pokemon/export
 
 samples from a TFLite export in the browser page (headless Chromium, as
@@ -41,7 +47,16 @@ import json
 from absl import app, flags
 
 from tfgen import cli, registry
-from tfgen.benchmark import architectures, audio, autoregressive, export_latency, latent, strategies, timing
+from tfgen.benchmark import (
+    adversarial,
+    architectures,
+    audio,
+    autoregressive,
+    export_latency,
+    latent,
+    strategies,
+    timing,
+)
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("model", "pixelrnn", registry.names(), "Registered model.")
@@ -73,6 +88,11 @@ flags.DEFINE_string(
 )
 flags.DEFINE_list("architectures", [], "Models to compare on the binarized-MNIST shape (28x28, 2 values), one table.")
 flags.DEFINE_list(
+    "adversarial",
+    [],
+    "GANs (model or model:name=value) to time with and without reuse_fakes on the binarized-MNIST shape.",
+)
+flags.DEFINE_list(
     "latent", [], "Latent-variable models (model or model:config) to compare with the VAE on the binarized-MNIST shape."
 )
 
@@ -92,6 +112,8 @@ def main(argv):
         figures.update(architectures_benchmark())
     if FLAGS.latent:
         figures.update(latent_benchmark())
+    if FLAGS.adversarial:
+        figures.update(adversarial_benchmark())
     if FLAGS.browser:
         figures.update(browser_benchmark())
     print(json.dumps(figures))
@@ -142,6 +164,24 @@ def latent_benchmark():
     )
     print(timing.table(rows, latent.COLUMNS))
     return {"latent": rows}
+
+
+def adversarial_benchmark():
+    names = {adversarial.parse_entry(e)[0] for e in FLAGS.adversarial}
+    wrong = sorted(n for n in names if n not in registry.names() or registry.get(n).family != "adversarial")
+    if wrong:
+        gans = [n for n in registry.names() if registry.get(n).family == "adversarial"]
+        raise app.UsageError(f"not adversarial models: {wrong}; the adversarial ones: {', '.join(gans)}")
+    rows = adversarial.adversarial_rows(
+        FLAGS.adversarial, config=FLAGS.config, batch_size=FLAGS.train_batch, repeats=FLAGS.repeats, rounds=FLAGS.pairs
+    )
+    print(
+        f"adversarial models ({FLAGS.config} configs) on 28x28 binary images: train step at batch {FLAGS.train_batch}, "
+        f"fresh fakes for each update (baseline) against the generator's pass reused, median of {FLAGS.pairs} "
+        "alternated rounds:"
+    )
+    print(timing.table(rows, adversarial.COLUMNS))
+    return {"adversarial": rows}
 
 
 def strategies_benchmark():

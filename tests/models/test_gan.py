@@ -67,6 +67,36 @@ def test_k_discriminator_steps_per_generator_step(k):
     assert int(model.d_optimizer.iterations) == k and int(model.g_optimizer.iterations) == 1
 
 
+@pytest.mark.parametrize("name", ADVERSARIAL)
+def test_reused_fakes_train_as_fresh_fakes_of_the_same_noise_with_one_generator_pass_fewer(name):
+    """With `reuse_fakes` the last discriminator slice and the generator step share one generator pass. Given
+    that slice the generator step's noise, the step without it must land on exactly the same weights: the
+    discriminator updated first, the generator's gradient taken through the shared pass."""
+    entry = registry.get(name)
+    d_steps = entry.config("tiny").model["d_steps"]
+    assert d_steps > 1  # so that the slices before the last keep their own fakes
+    models, passes = {}, {}
+    for reuse in (False, True):
+        keras.utils.set_random_seed(0)
+        model = entry.build(entry.cls.conformance_spec(), "tiny", reuse_fakes=reuse)
+        model.compile(**default_optimizers(model, 1e-2))
+        own_noise, own_generate = model.training_noise, model.generate_model_space
+        # The last slice draws the generator step's noise (stream d_steps), as reuse_fakes gives it.
+        model.training_noise = lambda n, stream, f=own_noise: f(n, d_steps if stream == d_steps - 1 else stream)
+        calls = []
+        model.generate_model_space = lambda *a, f=own_generate, c=calls, **k: c.append(1) or f(*a, **k)
+        model.train_step(batch_for(model, 8))  # eagerly, so each pass is counted once
+        models[reuse], passes[reuse] = model, len(calls)
+    assert (passes[False], passes[True]) == (d_steps + 1, d_steps)
+    # Trainable weights only: GRAN's running mean of the reading sees one pass fewer, by design.
+    for a, b in zip(models[False].trainable_variables, models[True].trainable_variables):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-5, atol=1e-6, err_msg=a.path)
+    moved = snapshot(models[True].generator_variables())
+    keras.utils.set_random_seed(0)
+    fresh = entry.build(entry.cls.conformance_spec(), "tiny")
+    assert not all(np.allclose(a, b.numpy()) for a, b in zip(moved, fresh.generator_variables()))
+
+
 def test_batch_that_does_not_split_into_d_steps_is_refused():
     model = compiled("dcgan")  # tiny: d_steps=2
     with pytest.raises(ValueError, match="d_steps=2"):

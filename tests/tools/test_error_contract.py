@@ -53,6 +53,8 @@ CASES = {
         ("missing_workdir", ["--notraining", "--export", "--workdir={missing}"], NO_RUN),
         ("unknown_flag", ["--nope=1"], "Unknown command line flag 'nope'"),
         ("zero_pairs", ["--notraining", "--architectures=row_lstm", "--pairs=0"], "--pairs=0"),
+        ("not_adversarial", ["--notraining", "--adversarial=pixelrnn"], "not adversarial models: ['pixelrnn']"),
+        ("bad_override", ["--notraining", "--adversarial=gran:steps"], "'steps' is not name=value"),
     ],
     "evaluate": [
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),

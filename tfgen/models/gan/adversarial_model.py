@@ -158,6 +158,11 @@ class AdversarialImageModel(ColourImageModel):
             sign(statistic - target) * global batch / `ada_images`, clipped to
             [0, 1]. Needs augment_shift >= 1 and a loss with a threshold.
         ada_images: images over which p can move from 0 to 1. Defaults to 50,000.
+        reuse_fakes: the generator's step reuses the fakes (and their forward
+            pass) of the last discriminator slice before it, as the PyTorch
+            DCGAN example does, instead of generating new ones: one generator
+            pass per step fewer. The discriminator is updated before the
+            generator's loss is taken, exactly as without it. Defaults to False.
     """
 
     family = "adversarial"
@@ -193,6 +198,7 @@ class AdversarialImageModel(ColourImageModel):
         anneal_steps=5000,
         ada_target=None,
         ada_images=50000,
+        reuse_fakes=False,
         **kwargs,
     ):
         super().__init__(image_shape, palette, **kwargs)
@@ -248,6 +254,7 @@ class AdversarialImageModel(ColourImageModel):
                 raise ValueError("ada_target needs augment_shift >= 1: ADA adapts how often images are translated")
             if self.loss_spec.threshold is None:
                 raise ValueError(f"ada_target needs a loss whose outputs have a real/fake threshold, not {loss!r}")
+        self.reuse_fakes = bool(reuse_fakes)
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
         names += ["r1_penalty", "instance_noise", "gumbel_temperature", "ada_p", "ada_statistic"]
@@ -276,6 +283,7 @@ class AdversarialImageModel(ColourImageModel):
             "anneal_steps": self.anneal_steps,
             "ada_target": self.ada_target,
             "ada_images": self.ada_images,
+            "reuse_fakes": self.reuse_fakes,
         }
 
     # -- building ---------------------------------------------------------
@@ -475,9 +483,11 @@ class AdversarialImageModel(ColourImageModel):
             images = images + self.annealed()["instance_noise"] * noise
         return images
 
-    def d_step(self, real, noise, seed):
-        """One discriminator update on real images (in [-1, 1]) against fakes from noise."""
-        fake = tf.stop_gradient(self.generate_model_space(noise, training=True, seed=_fold(seed, 4)))
+    def d_step(self, real, noise, seed, fake=None):
+        """One discriminator update on real images (in [-1, 1]) against fakes from noise (or `fake`, given)."""
+        if fake is None:
+            fake = self.generate_model_space(noise, training=True, seed=_fold(seed, 4))
+        fake = tf.stop_gradient(fake)
         real, fake = self.augment(real, seed, 1), self.augment(fake, seed, 2)
         variables = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
@@ -516,18 +526,29 @@ class AdversarialImageModel(ColourImageModel):
             out["ada_statistic"] = global_batch_mean(tf.reduce_mean(real_sign))
         return out
 
-    def g_step(self, noise, seed):
-        """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes."""
+    def g_step(self, noise, seed, d_update=None):
+        """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes.
+
+        d_update: None, or a function of these fakes that updates the discriminator first and returns its
+        metrics (`reuse_fakes`), which then come back as `metrics["d"]`.
+        """
         variables = self.generator_variables()
+        d_out = None
         with tf.GradientTape() as tape:
             fake = self.generate_model_space(noise, training=True, seed=_fold(seed, 4))
+            if d_update is not None:
+                with tape.stop_recording():
+                    d_out = d_update(fake)
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
             per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
             scaled = self.g_optimizer.scale_loss(losses.replica_mean(per_example))
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
-        return {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}, fake
+        out = {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}
+        if d_out is not None:
+            out["d"] = d_out
+        return out, fake
 
     def generator_variables(self):
         """Everything the generator step trains."""
@@ -549,11 +570,20 @@ class AdversarialImageModel(ColourImageModel):
         slices = [real[i :: self.d_steps] for i in range(self.d_steps)]
         annealed = self.annealed()  # what this step uses (the generator step advances the count)
         d_out = []
-        for i, chunk in enumerate(slices):
+        own_fakes = slices[:-1] if self.reuse_fakes else slices
+        for i, chunk in enumerate(own_fakes):
             d_out.append(self.d_step(chunk, self.training_noise(tf.shape(chunk)[0], i), self.training_seed(100 + i)))
+        d_update = None
+        if self.reuse_fakes:
+            last = len(slices) - 1
+            d_update = lambda fake: self.d_step(slices[last], None, self.training_seed(100 + last), fake=fake)  # noqa: E731
         g_out, fake = self.g_step(
-            self.training_noise(tf.shape(slices[0])[0], self.d_steps), self.training_seed(100 + self.d_steps)
+            self.training_noise(tf.shape(slices[0])[0], self.d_steps),
+            self.training_seed(100 + self.d_steps),
+            d_update=d_update,
         )
+        if self.reuse_fakes:
+            d_out.append(g_out.pop("d"))
         fake_colours, real_colours = (fake + 1.0) * 0.5, (real + 1.0) * 0.5
         values = {k: tf.add_n([d[k] for d in d_out]) / len(d_out) for k in d_out[0]}
         values.update(g_out)

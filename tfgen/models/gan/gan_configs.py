@@ -110,7 +110,7 @@ GRAN_CONFIGS = {
             ema_decay=0.9,
             # Every stabiliser on, so the registry-wide tests (resume, seeds, the mirrored
             # comparison) cover the noise they draw and the state they carry (ADA's p, the
-            # spectral norm's singular vectors).
+            # spectral norm's singular vectors), and the generator pass shared by both steps.
             augment_shift=1,
             gradient_penalty=1.0,
             spectral_norm=True,
@@ -119,6 +119,7 @@ GRAN_CONFIGS = {
             anneal_steps=100,
             ada_target=0.6,
             ada_images=200,
+            reuse_fakes=True,
         ),
         batch_size=8,
         learning_rate=2e-3,

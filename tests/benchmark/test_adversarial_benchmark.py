@@ -1,0 +1,26 @@
+"""The adversarial benchmark: the train step with fresh fakes (baseline) against reused ones, in one run."""
+
+import numpy as np
+import pytest
+
+from tfgen.benchmark import adversarial
+from tfgen.data import DataSpec
+
+SPEC = DataSpec("small", (8, 8, 1), 2, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
+
+
+def test_rows_time_both_steps_and_divide_the_baseline_by_the_reused():
+    rows = adversarial.adversarial_rows(
+        ["dcgan", "gran:steps=1"], config="tiny", spec=SPEC, batch_size=4, repeats=1, rounds=1
+    )
+    assert [(r["model"], r["overrides"]) for r in rows] == [("dcgan", "-"), ("gran", "steps=1")]
+    for row in rows:
+        assert row["fresh_fakes_ms"] > 0 and row["reused_fakes_ms"] > 0
+        np.testing.assert_allclose(row["speedup"], row["fresh_fakes_ms"] / row["reused_fakes_ms"])
+
+
+def test_entries_parse_into_a_model_and_its_override():
+    assert adversarial.parse_entry("gran:steps=5") == ("gran", {"steps": 5})
+    assert adversarial.parse_entry("dcgan") == ("dcgan", {})
+    with pytest.raises(ValueError, match="not an adversarial model"):
+        adversarial.adversarial_row("vae", {}, config="tiny", spec=SPEC, batch_size=4, repeats=1, rounds=1)
