@@ -5,6 +5,7 @@ import pytest
 
 from tfgen.benchmark import adversarial
 from tfgen.data import DataSpec
+from tfgen.errors import InvalidArgumentError
 
 SPEC = DataSpec("small", (8, 8, 1), 2, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
 
@@ -22,5 +23,13 @@ def test_rows_time_both_steps_and_divide_the_baseline_by_the_reused():
 def test_entries_parse_into_a_model_and_its_override():
     assert adversarial.parse_entry("gran:steps=5") == ("gran", {"steps": 5})
     assert adversarial.parse_entry("dcgan") == ("dcgan", {})
-    with pytest.raises(ValueError, match="not an adversarial model"):
-        adversarial.adversarial_row("vae", {}, config="tiny", spec=SPEC, batch_size=4, repeats=1, rounds=1)
+
+
+def test_every_entry_is_checked_before_any_is_timed(monkeypatch):
+    timed = []
+    monkeypatch.setattr(adversarial, "adversarial_row", lambda *a, **k: timed.append(a))
+    with pytest.raises(InvalidArgumentError, match="vae is not an adversarial model"):
+        adversarial.adversarial_rows(["dcgan", "vae"], config="tiny", spec=SPEC, batch_size=4)
+    with pytest.raises(InvalidArgumentError, match="a batch of 6 does not split into d_steps=4"):
+        adversarial.adversarial_rows(["dcgan", "gran:d_steps=4"], config="tiny", spec=SPEC, batch_size=6)
+    assert timed == []

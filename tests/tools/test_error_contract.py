@@ -53,8 +53,11 @@ CASES = {
         ("missing_workdir", ["--notraining", "--export", "--workdir={missing}"], NO_RUN),
         ("unknown_flag", ["--nope=1"], "Unknown command line flag 'nope'"),
         ("zero_pairs", ["--notraining", "--architectures=row_lstm", "--pairs=0"], "--pairs=0"),
-        ("not_adversarial", ["--notraining", "--adversarial=pixelrnn"], "not adversarial models: ['pixelrnn']"),
-        ("bad_override", ["--notraining", "--adversarial=gran:steps"], "'steps' is not name=value"),
+        ("not_adversarial", ["--notraining", "--adversarial=pixelrnn"], "pixelrnn is not an adversarial model"),
+        ("bad_override", ["--notraining", "--adversarial=gran:steps"], "--adversarial=gran:steps: 'steps' is not"),
+        ("unknown_override", ["--notraining", "--adversarial=gran:nope=1"], "gran takes no argument nope"),
+        ("varied_override", ["--notraining", "--adversarial=dcgan:reuse_fakes=true"], "what this benchmark varies"),
+        ("batch_not_split", ["--notraining", "--adversarial=dcgan:d_steps=5"], "give --train_batch a multiple of 5"),
     ],
     "evaluate": [
         ("missing_workdir", ["--workdir={missing}"], NO_RUN),

@@ -179,18 +179,35 @@ def from_flags(flag_values=flags.FLAGS):
     return TrainOptions(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def parse_model_args(items):
-    """{name: value} from "name=value" strings (values read as JSON; a bare word is a string) or a dict."""
+def parse_model_args(items, flag="--model_args"):
+    """{name: value} from "name=value" strings (values read as JSON; a bare word is a string) or a dict.
+    `flag` names what the user typed, in the error."""
     if isinstance(items, dict):
         return dict(items)
     out = {}
     for item in items:
         name, sep, text = str(item).partition("=")
         if not sep or not name.strip():
-            raise InvalidArgumentError(f"--model_args: {item!r} is not name=value")
+            raise InvalidArgumentError(f"{flag}: {item!r} is not name=value")
         try:
             value = json.loads(text)
         except json.JSONDecodeError:
             value = text
         out[name.strip()] = value
     return out
+
+
+def check_model_args(spec, model_args, flag="--model_args"):
+    """Refuses what `spec.cls` cannot be built with: an argument its constructor does not take, or a switch
+    (a boolean argument) given anything but true or false. `flag` names what the user typed."""
+    from tfgen import registry
+
+    defaults = registry.constructor_defaults(spec.cls)
+    unknown = sorted(set(model_args) - set(defaults))
+    if unknown:
+        known = ", ".join(sorted(defaults))
+        raise InvalidArgumentError(f"{flag}: {spec.name} takes no argument {', '.join(unknown)}; it takes {known}")
+    # A switch given a word would otherwise be truthy: bool("maybe") is True.
+    for name, value in model_args.items():
+        if isinstance(defaults[name], bool) and not isinstance(value, bool):
+            raise InvalidArgumentError(f"{flag}: {name}={value!r} is not true or false")

@@ -33,7 +33,7 @@ from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
 from tfgen.export import exporter
 from tfgen.training import callbacks, precision, strategies
 from tfgen.training import workdir as wd
-from tfgen.training.options import TrainOptions, parse_model_args  # noqa: F401  (TrainOptions: imported from here)
+from tfgen.training.options import TrainOptions, check_model_args, parse_model_args  # noqa: F401  (TrainOptions: imported from here)
 
 
 class NonFiniteLossError(UserError, RuntimeError):
@@ -62,17 +62,7 @@ def _resolve(options):
     cfg = cfg.replace(**changes, dataset=options.dataset)
     model_args = parse_model_args(options.model_args)
     if model_args:
-        defaults = registry.constructor_defaults(spec.cls)
-        unknown = sorted(set(model_args) - set(defaults))
-        if unknown:
-            known = ", ".join(sorted(defaults))
-            raise InvalidArgumentError(
-                f"--model_args: {spec.name} takes no argument {', '.join(unknown)}; it takes {known}"
-            )
-        # A switch given a word would otherwise be truthy: bool("maybe") is True.
-        for name, value in model_args.items():
-            if isinstance(defaults[name], bool) and not isinstance(value, bool):
-                raise InvalidArgumentError(f"--model_args: {name}={value!r} is not true or false")
+        check_model_args(spec, model_args)
         cfg = cfg.replace(model={**cfg.model, **model_args})
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
