@@ -12,7 +12,8 @@ exactly 0 or 1, and `binary_pixels="threshold"` makes the generated ones so.
 
 One `train_step` (one batch) is one generator step: the batch is split into
 `d_steps` equal strided slices, each used for one discriminator step against fresh
-fakes, then the generator takes one step on fresh noise. Each step
+fakes, then the generator takes one step on fresh noise (with `reuse_fakes`, the
+last slice's discriminator step is trained on the generator step's fakes). Each step
 differentiates and updates only its own network, with its own optimizer
 (`compile(d_optimizer=..., g_optimizer=..., loss=...)`).
 
@@ -158,11 +159,14 @@ class AdversarialImageModel(ColourImageModel):
             sign(statistic - target) * global batch / `ada_images`, clipped to
             [0, 1]. Needs augment_shift >= 1 and a loss with a threshold.
         ada_images: images over which p can move from 0 to 1. Defaults to 50,000.
-        reuse_fakes: the generator's step reuses the fakes (and their forward
-            pass) of the last discriminator slice before it, as the PyTorch
-            DCGAN example does, instead of generating new ones: one generator
-            pass per step fewer. The discriminator is updated before the
-            generator's loss is taken, exactly as without it. Defaults to False.
+        reuse_fakes: the last discriminator slice is trained on the generator
+            step's fakes (its noise and seed) instead of its own, so one
+            generator pass serves both updates, as in the PyTorch DCGAN
+            example: 1.1-1.2x faster steps (docs/RESULTS.md). The
+            discriminator is still updated before the generator's loss is
+            taken. The generator's activations are held through the
+            discriminator's update (more memory), and GRAN's running mean of
+            the reading sees one pass fewer per step. Defaults to False.
     """
 
     family = "adversarial"
@@ -537,6 +541,7 @@ class AdversarialImageModel(ColourImageModel):
         with tf.GradientTape() as tape:
             fake = self.generate_model_space(noise, training=True, seed=_fold(seed, 4))
             if d_update is not None:
+                # Not recorded: the update's ops carry no gradient to the generator, only cost.
                 with tape.stop_recording():
                     d_out = d_update(fake)
             # The generator is judged through the same augmentation as the
