@@ -185,6 +185,21 @@ CASES = {
         ),
         ("garbage_run_json", ["--config=tiny", "--workdir={garbage}", "--noexport"], NOT_A_RUN),
         (
+            "judge_error_without_a_judge",
+            ["--config=tiny", "--judge_error=0.2", "--workdir={tmp}/t10"],
+            "--judge_error: pixelrnn has no discriminator to calibrate",
+        ),
+        (
+            "judge_error_out_of_range",
+            ["--model=dcgan", "--config=tiny", "--judge_error=1.5", "--workdir={tmp}/t11"],
+            "--judge_error=1.5: must be in (0, 1)",
+        ),
+        (
+            "judge_error_of_a_critic",
+            ["--model=dcgan", "--config=wgan_gp", "--judge_error=0.2", "--workdir={tmp}/t12"],
+            "a wasserstein critic has no real/fake threshold",
+        ),
+        (
             "corrupt_data_file",
             ["--config=tiny", "--dataset=pokemon", "--data_dir={bad_palette}", "--workdir={tmp}/t2"],
             BAD_PALETTE,

@@ -29,6 +29,16 @@ is calibrated to a common standard: in issue 18's binarized-MNIST runs the
 averaged judges called 88-100% of real digits real, the live ones 45-87%
 (docs/RESULTS.md). Without averaging both are the same network.
 
+Calibrated judges (trained with `--judge_error`, e.g. 0.2): after its last
+step the trainer shifts each judge's output bias so that it calls that share
+of the training images fake (`AdversarialImageModel.calibrate_judge`). The
+judge then carries its operating point in its weights, the battle uses the
+losses' thresholds as always, and r_test on held-out data compares how two
+judges calibrated alike generalise. A finished run is calibrated by running
+its training command again with `--judge_error`. Only the judge a model
+battles with by default is calibrated (the averaged one under weight
+averaging); `judge="live"` reads the uncalibrated live discriminator.
+
 Matched operating points (`operating_point`, off by default): each judge's
 threshold is instead set on the *training* images, at the logit below which it
 calls that fraction of them fake, so both judges reject the same share of real
@@ -239,4 +249,8 @@ def table(result):
         lines.append("no winner: a tie (r_sample = 1)")
     else:
         lines.append(f"no winner: r_test is not within {tolerance} of 1; the discriminators are not comparable judges")
+        lines.append(
+            "  (judges calibrated alike compare: train both with the same --judge_error, e.g. 0.2, or run each "
+            "finished run's training command again with it)"
+        )
     return "\n".join(lines)

@@ -95,6 +95,13 @@ class TrainOptions:
         "gets a new budget; not with multi_worker, whose workers must agree on the last step).",
         "float",
     )
+    judge_error: float | None = _option(
+        None,
+        "Adversarial models: after the last step, shift the judge's output bias so that it calls this share of "
+        "the training images fake (e.g. 0.2), making two runs' judges comparable in a GAM battle "
+        "(tools/battle.py). Given to a finished run, it calibrates its last checkpoint without training.",
+        "float",
+    )
     strategy: str = _option(
         "default", "tf.distribute strategy; multi_worker reads TF_CONFIG.", "enum", choices=_strategies
     )

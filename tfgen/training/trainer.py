@@ -31,6 +31,7 @@ from tfgen import registry
 from tfgen.data import pipeline
 from tfgen.errors import CorruptFileError, InvalidArgumentError, UserError
 from tfgen.export import exporter
+from tfgen.models.gan.adversarial_model import AdversarialImageModel
 from tfgen.training import callbacks, precision, strategies
 from tfgen.training import workdir as wd
 from tfgen.training.options import TrainOptions, check_model_args, parse_model_args  # noqa: F401  (TrainOptions: imported from here)
@@ -268,6 +269,12 @@ class _Training:
                     raise
                 # The config's own values build; what the user changed is what the model refused.
                 raise InvalidArgumentError(f"--model_args={','.join(map(str, self.options.model_args))}: {e}") from e
+            if self.options.judge_error is not None:
+                if not isinstance(self.model, AdversarialImageModel):
+                    raise InvalidArgumentError(
+                        f"--judge_error: {self.spec.name} has no discriminator to calibrate (adversarial models only)"
+                    )
+                self.model.check_judge_error(self.options.judge_error)
             if self.chief:
                 wd.write_run(self.workdir, self.run)
             self.model.plan_run(self.total_steps)
@@ -450,7 +457,18 @@ class _Training:
         options, model = self.options, self.model
         self.callbacks.on_train_end(self.last)
         steps = self.step_count()
-        if self.last_validation[0] == steps:  # the last epoch ended here and was just validated
+        judge = None
+        if options.judge_error is not None:
+            # A step of training: fitted on the training images once the weights are final, and
+            # saved over the last checkpoint, which the battle, sampling and evaluation load.
+            judge = model.calibrate_judge(self.train_images, options.judge_error)
+            self.checkpoints.save(steps)
+            self.log(
+                f"judge calibrated: calls {judge['train_error']:.1%} of {judge['num_images']} training images fake "
+                f"(output bias moved by {-judge['bias_shift']:+.4f})",
+                flush=True,
+            )
+        if self.last_validation[0] == steps and judge is None:  # the last epoch ended here and was just validated
             final_val, num_val = self.last_validation[1:]
         else:
             final_val, num_val = evaluate_batches(model, self.val_images, self.eval_batch, self.eval_fn)
@@ -476,6 +494,8 @@ class _Training:
             "stopped_early": self.stopped_early,
             "out_of_time": self.out_of_time,
         }
+        if judge is not None:
+            summary["judge"] = judge
         if self.chief:
             if options.num_previews:
                 _write_previews(model, self.val_images, self.data_spec, options, self.val_writer, steps)

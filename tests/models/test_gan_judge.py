@@ -1,0 +1,124 @@
+"""The judge's calibration (`calibrate_judge`, `--judge_error`): after the last step, the judge's output
+bias is shifted so that it calls a chosen share of the training images fake, and the run keeps it."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgen import data as tfdata
+from tfgen import registry
+from tfgen.errors import InvalidArgumentError
+from tfgen.training import trainer
+from tfgen.training import workdir as wd
+
+
+def digits(split):
+    images, spec = tfdata.load("digits", split)
+    return np.concatenate(list(images.batch(1000).as_numpy_iterator())), spec
+
+
+def trained(name="dcgan", steps=6, **overrides):
+    """A tiny model a few steps into training on the embedded digits, so its judge's logits spread out."""
+    keras.utils.set_random_seed(0)
+    images, spec = digits("train")
+    model = registry.get(name).build(spec, "tiny", **overrides)
+    model.compile(**model.make_optimizers(2e-3))
+    for step in range(steps):
+        model.train_step(images[8 * step : 8 * step + 8])
+    return model
+
+
+def called_fake(model, images):
+    logits = model.discriminate_colours(model.colour_table.lookup(images)).numpy()
+    return float(np.mean(logits < model.loss_spec.threshold))
+
+
+def weights_by_path(model):
+    return {v.path: v.numpy().copy() for v in model.weights}
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides"),
+    [
+        ("dcgan", {}),  # weight averaging: the averaged discriminator judges
+        ("dcgan", {"ema_decay": 0.0, "loss": "least_squares"}),  # no averaging; a threshold of 0.5
+        ("gran", {"loss": "hinge"}),
+    ],
+)
+def test_calibrated_judge_calls_the_asked_share_fake_and_nothing_else_moves(name, overrides):
+    model = trained(name, **overrides)
+    images = digits("validation")[0]  # 179 digits
+    before = weights_by_path(model)
+    result = model.calibrate_judge(tf.data.Dataset.from_tensor_slices(images), 0.25)
+    assert result["num_images"] == len(images) and result["judge_error"] == 0.25
+    assert called_fake(model, images) == pytest.approx(0.25, abs=1.5 / len(images))
+    assert result["train_error"] == pytest.approx(called_fake(model, images))
+    bias = model.discriminator.out.bias
+    judge_bias = model.average_of(bias) if model.ema_decay else bias
+    assert result["judge"] == ("averaged" if model.ema_decay else "live")
+    after = weights_by_path(model)
+    moved = [path for path in before if not np.array_equal(before[path], after[path])]
+    assert moved == [judge_bias.path]  # the generator and every other weight of the judge are untouched
+    np.testing.assert_allclose(after[judge_bias.path], before[judge_bias.path] - result["bias_shift"], rtol=1e-6)
+    assert result["bias_shift"] != 0.0
+    again = model.calibrate_judge(tf.data.Dataset.from_tensor_slices(images), 0.25)
+    assert abs(again["bias_shift"]) < 1e-4  # a calibrated judge stays put
+
+
+def test_calibration_needs_a_threshold_and_a_share_in_0_1():
+    model = trained(steps=0)
+    images = tf.data.Dataset.from_tensor_slices(digits("train")[0][:20])
+    for bad in (0.0, 1.0, -0.2, 1.5):
+        with pytest.raises(InvalidArgumentError, match=f"--judge_error={bad}: must be in \\(0, 1\\)"):
+            model.calibrate_judge(images, bad)
+    critic = trained("dcgan", steps=0, loss="wasserstein")
+    with pytest.raises(InvalidArgumentError, match="a wasserstein critic has no real/fake threshold"):
+        critic.check_judge_error(0.2)
+
+
+def tiny_run(workdir, **options):
+    return trainer.train(
+        trainer.TrainOptions(
+            model="dcgan", config="tiny", workdir=str(workdir), export=False, num_previews=0, verbose=False, **options
+        )
+    )
+
+
+@pytest.mark.parametrize("strategy", ["default", "mirrored"])
+def test_training_with_judge_error_keeps_the_calibrated_judge_in_its_checkpoint(tmp_path, strategy):
+    summary = tiny_run(tmp_path / "run", steps=12, judge_error=0.3, strategy=strategy, num_cpu_devices=2)
+    model, _, step = wd.load_model(tmp_path / "run", checkpoint="latest")
+    assert step == 12
+    images = digits("train")[0]
+    share = called_fake(model, images)
+    assert share == pytest.approx(0.3, abs=1.5 / len(images))
+    assert summary["judge"]["train_error"] == pytest.approx(share)
+    assert summary["judge"]["num_images"] == len(images)
+    # The final validation judged with the calibrated judge.
+    assert summary["validation"]["d_error"] == pytest.approx(called_fake(model, digits("validation")[0]), abs=1e-6)
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["judge"] == summary["judge"]
+
+
+def test_a_finished_run_is_calibrated_by_running_it_again_with_judge_error(tmp_path):
+    """The same command with --judge_error on a finished run trains no step, calibrates and saves."""
+    plain = tiny_run(tmp_path / "run", steps=8)
+    assert "judge" not in plain
+    model, _, _ = wd.load_model(tmp_path / "run", checkpoint="latest")
+    images = digits("train")[0]
+    assert called_fake(model, images) != pytest.approx(0.2, abs=0.02)  # not calibrated by chance
+    again = tiny_run(tmp_path / "run", steps=8, judge_error=0.2)
+    assert again["steps_this_run"] == 0
+    model, _, step = wd.load_model(tmp_path / "run", checkpoint="latest")
+    assert step == 8 and called_fake(model, images) == pytest.approx(0.2, abs=1.5 / len(images))
+    assert again["weights_sha256"] != plain["weights_sha256"]
+
+
+def test_judge_error_is_refused_before_training_for_a_model_without_a_judge(tmp_path):
+    with pytest.raises(InvalidArgumentError, match="--judge_error: pixelrnn has no discriminator"):
+        trainer.train(
+            trainer.TrainOptions(model="pixelrnn", config="tiny", workdir=str(tmp_path / "p"), judge_error=0.2)
+        )
+    assert not (tmp_path / "p" / "run.json").exists()
