@@ -45,6 +45,10 @@ class Config:
             when none is named (None: the model's default dataset).
         flip: mirror training examples left-right at random (only for data
             whose DataSpec is flippable, e.g. pokemon).
+        judge_error: adversarial models: after the last step, the judge is
+            calibrated to call this share of the training images fake
+            (`AdversarialImageModel.calibrate_judge`), so that two runs'
+            judges are comparable in a GAM battle. None: not calibrated.
         description: one line for `--help` and the docs.
     """
 
@@ -57,6 +61,7 @@ class Config:
     early_stopping: int | None = None
     dataset: str | None = None
     flip: bool = False
+    judge_error: float | None = None
     description: str = ""
 
     def replace(self, **changes):

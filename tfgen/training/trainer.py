@@ -57,7 +57,16 @@ def _resolve(options):
     options = options.resolved(cfg.dataset or spec.default_dataset)
     changes = {
         k: getattr(options, k)
-        for k in ("batch_size", "learning_rate", "epochs", "jit_compile", "checkpoint_every", "early_stopping", "flip")
+        for k in (
+            "batch_size",
+            "learning_rate",
+            "epochs",
+            "jit_compile",
+            "checkpoint_every",
+            "early_stopping",
+            "flip",
+            "judge_error",
+        )
         if getattr(options, k) is not None
     }
     cfg = cfg.replace(**changes, dataset=options.dataset)
@@ -269,12 +278,12 @@ class _Training:
                     raise
                 # The config's own values build; what the user changed is what the model refused.
                 raise InvalidArgumentError(f"--model_args={','.join(map(str, self.options.model_args))}: {e}") from e
-            if self.options.judge_error is not None:
+            if self.cfg.judge_error:  # 0 turns a config's calibration off
                 if not isinstance(self.model, AdversarialImageModel):
                     raise InvalidArgumentError(
                         f"--judge_error: {self.spec.name} has no discriminator to calibrate (adversarial models only)"
                     )
-                self.model.check_judge_error(self.options.judge_error)
+                self.model.check_judge_error(self.cfg.judge_error)
             if self.chief:
                 wd.write_run(self.workdir, self.run)
             self.model.plan_run(self.total_steps)
@@ -458,10 +467,10 @@ class _Training:
         self.callbacks.on_train_end(self.last)
         steps = self.step_count()
         judge = None
-        if options.judge_error is not None:
+        if self.cfg.judge_error:
             # A step of training: fitted on the training images once the weights are final, and
             # saved over the last checkpoint, which the battle, sampling and evaluation load.
-            judge = model.calibrate_judge(self.train_images, options.judge_error)
+            judge = model.calibrate_judge(self.train_images, self.cfg.judge_error)
             self.checkpoints.save(steps)
             self.log(
                 f"judge calibrated: calls {judge['train_error']:.1%} of {judge['num_images']} training images fake "

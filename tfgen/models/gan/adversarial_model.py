@@ -646,7 +646,8 @@ class AdversarialImageModel(ColourImageModel):
             )
         if self.loss_spec.threshold is None:
             raise InvalidArgumentError(
-                f"--judge_error: a {self.loss_name} critic has no real/fake threshold to calibrate the judge against"
+                f"--judge_error: a {self.loss_name} critic has no real/fake threshold to calibrate the judge against; "
+                "give --judge_error=0"
             )
 
     def calibrate_judge(self, images, error, batch_size=500):
