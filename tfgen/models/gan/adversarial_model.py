@@ -105,8 +105,9 @@ class AdversarialImageModel(ColourImageModel):
 
     Subclasses create `self.generator` (a layer: noise [B, latent_dim] ->
     pre-tanh images [B, H, W, C], or override `_squash`) and
-    `self.discriminator` (a layer: images in [-1, 1] -> logits [B, 1]) in
-    their constructor and build both in `build_networks()`.
+    `self.discriminator` (a layer: images in [-1, 1] -> logits [B, 1], whose
+    last layer `out` has the bias `calibrate_judge` shifts; `make_discriminator`
+    builds one) in their constructor and build both in `build_networks()`.
 
     Args:
         image_shape: (height, width, 1) of the dataset's index images.
@@ -653,8 +654,8 @@ class AdversarialImageModel(ColourImageModel):
     def calibrate_judge(self, images, error, batch_size=500):
         """Shifts the judge's output bias so that it calls a share `error` of `images` fake.
 
-        The trainer calls this after the last step (`--judge_error`), on every
-        training image, so that two models' judges reject the same share of real
+        The trainer calls this after the last step (the config's `judge_error`,
+        or `--judge_error`), on every training image, so that two models' judges reject the same share of real
         training data and GAM's r_test on held-out data compares how they
         generalise, not where training happened to leave their biases (ADA holds
         the *live* discriminator's statistic near its target, and only on
