@@ -537,10 +537,11 @@ class AdversarialImageModel(ColourImageModel):
         return out
 
     def g_step(self, noise, seed, d_update=None):
-        """One generator update (`seed` draws its augmentation); returns its metrics and its (unaugmented) fakes.
+        """One generator update (`seed` draws its augmentation).
 
         d_update: None, or a function of these fakes that updates the discriminator first and returns its
-        metrics (`reuse_fakes`), which then come back as `metrics["d"]`.
+        metrics (`reuse_fakes`).
+        Returns (the generator's metrics, its unaugmented fakes, d_update's metrics or None).
         """
         variables = self.generator_variables()
         d_out = None
@@ -557,9 +558,7 @@ class AdversarialImageModel(ColourImageModel):
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
         out = {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}
-        if d_out is not None:
-            out["d"] = d_out
-        return out, fake
+        return out, fake, d_out
 
     def generator_variables(self):
         """Everything the generator step trains."""
@@ -584,17 +583,18 @@ class AdversarialImageModel(ColourImageModel):
         own_fakes = slices[:-1] if self.reuse_fakes else slices
         for i, chunk in enumerate(own_fakes):
             d_out.append(self.d_step(chunk, self.training_noise(tf.shape(chunk)[0], i), self.training_seed(100 + i)))
-        d_update = None
-        if self.reuse_fakes:
+
+        def last_slice_on(fake):
             last = len(slices) - 1
-            d_update = lambda fake: self.d_step(slices[last], None, self.training_seed(100 + last), fake=fake)  # noqa: E731
-        g_out, fake = self.g_step(
+            return self.d_step(slices[last], None, self.training_seed(100 + last), fake=fake)
+
+        g_out, fake, shared_d_out = self.g_step(
             self.training_noise(tf.shape(slices[0])[0], self.d_steps),
             self.training_seed(100 + self.d_steps),
-            d_update=d_update,
+            d_update=last_slice_on if self.reuse_fakes else None,
         )
-        if self.reuse_fakes:
-            d_out.append(g_out.pop("d"))
+        if shared_d_out is not None:
+            d_out.append(shared_d_out)
         fake_colours, real_colours = (fake + 1.0) * 0.5, (real + 1.0) * 0.5
         values = {k: tf.add_n([d[k] for d in d_out]) / len(d_out) for k in d_out[0]}
         values.update(g_out)
