@@ -197,6 +197,11 @@ def test_battle_cli_between_dcgan_and_gran_and_refusals(tmp_path_factory):
     default = gam.battle(a, b, num_samples=20)
     assert default["judge"] == "averaged" and default["operating_point"] is None  # the defaults
     assert default["threshold_a"] == default["threshold_b"] == 0.0
+    assert default["judge_errors"] == [0.2, 0.2]  # the tiny configs calibrate their judges, as the others do
+    # Without a verdict the table suggests calibrating only where the two judges were not calibrated alike.
+    undecided = {**default, "winner": "none"}
+    assert "not calibrated alike" not in gam.table(undecided)
+    assert "not calibrated alike" in gam.table({**undecided, "judge_errors": [0.2, None]})
     pixelrnn = tiny_workdir_of(tmp_path_factory, "pixelrnn", steps=2)
     with pytest.raises(ValueError, match="--b: pixelrnn is not an adversarial model"):
         gam.battle(a, pixelrnn)

@@ -192,7 +192,12 @@ CASES = {
         (
             "judge_error_out_of_range",
             ["--model=dcgan", "--config=tiny", "--judge_error=1.5", "--workdir={tmp}/t11"],
-            "--judge_error=1.5: must be in (0, 1)",
+            "judge_error=1.5 (the config's, or --judge_error): must be in (0, 1)",
+        ),
+        (
+            "judge_error_without_averages",
+            ["--model=dcgan", "--config=tiny", "--model_args=ema_decay=0", "--workdir={tmp}/t13"],
+            "ema_decay=0 keeps none; give --judge_error=0",
         ),
         (
             "judge_error_of_a_critic",

@@ -38,7 +38,8 @@ operating point in its weights, the battle uses the losses' thresholds as
 always, and r_test on held-out data compares how two judges calibrated alike
 generalise: on binarized MNIST r_test was within 2.4% of 1 in all nine
 battles of issue 18's protocol (docs/RESULTS.md). A run finished before is
-calibrated by running its training command again with `--judge_error`. Only
+calibrated by running its own training command again with `--judge_error`
+added (and `--steps` at its last step, if `--max_minutes` ended it). Only
 the judge a model battles with by default is calibrated (the averaged one
 under weight averaging); `judge="live"` reads the uncalibrated live
 discriminator.
@@ -216,6 +217,8 @@ def battle(
         train, _ = feature_nets.load_colours(run_a.dataset, "train", data_dir, limit=num_samples or len(test))
     result = battle_models(a, b, test, int(num_samples or len(test)), seed, tolerance, train, judge, operating_point)
     result.update(
+        # What each run's judge was calibrated to (run.json holds the last training command's setting).
+        judge_errors=[run.config.get("judge_error") for run in (run_a, run_b)],
         a=f"{run_a.model}/{run_a.config_name} step {step_a} ({workdir_a})",
         b=f"{run_b.model}/{run_b.config_name} step {step_b} ({workdir_b})",
         dataset=run_a.dataset,
@@ -253,8 +256,10 @@ def table(result):
         lines.append("no winner: a tie (r_sample = 1)")
     else:
         lines.append(f"no winner: r_test is not within {tolerance} of 1; the discriminators are not comparable judges")
-        lines.append(
-            "  (judges calibrated alike compare: train both with the same --judge_error, the GAN configs' 0.2, or "
-            "run each finished run's training command again with it)"
-        )
+        shares = result.get("judge_errors") or [None, None]
+        if not (shares[0] and shares[0] == shares[1]):
+            lines.append(
+                "  (their judges were not calibrated alike: run each run's own training command again with the "
+                "same --judge_error, e.g. the GAN configs' 0.2; it trains no step)"
+            )
     return "\n".join(lines)

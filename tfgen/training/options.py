@@ -100,7 +100,8 @@ class TrainOptions:
         "Adversarial models: after the last step, shift the judge's output bias so that it calls this share of "
         "the training images fake (e.g. 0.2), making two runs' judges comparable in a GAM battle "
         "(tools/battle.py); 0: do not (default: the config's; the GAN configs with a real/fake threshold say "
-        "0.2). Given to a finished run, it calibrates its last checkpoint without training.",
+        "0.2). Added to a finished run's own command (with --steps at its last step if --max_minutes ended it), "
+        "it calibrates that run's last checkpoint without training.",
         "float",
     )
     strategy: str = _option(

@@ -9,7 +9,9 @@ fails under MultiWorkerMirroredStrategy (keras-team/keras#20585).
 Resuming: the checkpoint holds every model weight, the optimizers and the
 global step; the data order is a pure function of (seed, epoch), so the step
 alone says which batch comes next, and re-running the same command continues
-the run. A non-finite loss stops the run before anything is saved.
+the run. (An adversarial model's judge calibration at the end moves only a
+weight average that training never reads, and is redone at the new end.) A
+non-finite loss stops the run before anything is saved.
 """
 
 import contextlib
@@ -74,6 +76,11 @@ def _resolve(options):
     if model_args:
         check_model_args(spec, model_args)
         cfg = cfg.replace(model={**cfg.model, **model_args})
+    if cfg.judge_error is not None and not 0.0 <= cfg.judge_error < 1.0:
+        raise InvalidArgumentError(
+            f"judge_error={cfg.judge_error} (the config's, or --judge_error): must be in (0, 1), the share of "
+            "training images called fake, or 0 (off)"
+        )
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if options.export:  # refused now, not after the training
@@ -461,22 +468,35 @@ class _Training:
             self.stopped_early = True
             self.total_steps = now
 
+    def _calibrate_judge(self):
+        """An adversarial model's judge fitted to the training images once the weights are final
+        (`calibrate_judge`), saved over the last checkpoint, which battles, sampling and evaluation load.
+
+        The judge is fitted in float32 whatever the training's precision, as the tools load it.
+        """
+        model = self.model
+        if model.compute_dtype == "float32":
+            judge = model.calibrate_judge(self.train_images, self.cfg.judge_error)
+        else:
+            twin = wd.build_model(self.run)
+            twin.set_weights(model.get_weights())
+            judge = twin.calibrate_judge(self.train_images, self.cfg.judge_error)
+            model.judge_bias().assign(twin.judge_bias().value)
+        self.checkpoints.save(self.step_count())
+        self.log(
+            f"judge calibrated: calls {judge['train_error']:.1%} of {judge['num_images']} training images fake "
+            f"(output bias moved by {judge['bias_change']:+.4f})",
+            flush=True,
+        )
+        return judge
+
     def finish(self):
-        """Final validation, the summary, and (chief) previews, export and summary.json."""
+        """The judge's calibration (adversarial models, when asked), final validation, the summary, and
+        (chief) previews, export and summary.json."""
         options, model = self.options, self.model
         self.callbacks.on_train_end(self.last)
         steps = self.step_count()
-        judge = None
-        if self.cfg.judge_error:
-            # A step of training: fitted on the training images once the weights are final, and
-            # saved over the last checkpoint, which the battle, sampling and evaluation load.
-            judge = model.calibrate_judge(self.train_images, self.cfg.judge_error)
-            self.checkpoints.save(steps)
-            self.log(
-                f"judge calibrated: calls {judge['train_error']:.1%} of {judge['num_images']} training images fake "
-                f"(output bias moved by {-judge['bias_shift']:+.4f})",
-                flush=True,
-            )
+        judge = self._calibrate_judge() if self.cfg.judge_error else None
         if self.last_validation[0] == steps and judge is None:  # the last epoch ended here and was just validated
             final_val, num_val = self.last_validation[1:]
         else:

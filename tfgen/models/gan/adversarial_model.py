@@ -633,53 +633,60 @@ class AdversarialImageModel(ColourImageModel):
     # -- the judge ----------------------------------------------------------
 
     def judge_bias(self):
-        """The variable holding the judge's output bias: its running average when weights are averaged
-        (the averaged discriminator judges), else the discriminator's own."""
-        bias = self.discriminator.out.bias
-        average = self.average_of(bias)
-        return bias if average is None else average
+        """The variable holding the judge's output bias: the running average of the discriminator's
+        output bias (the averaged discriminator judges)."""
+        return self.average_of(self.discriminator.out.bias)
 
     def check_judge_error(self, error):
-        """Refuses a share `calibrate_judge` cannot reach (one line, before any training)."""
+        """Refuses a calibration `calibrate_judge` cannot do (one line, before any training)."""
+        where = f"judge_error={error} (the config's, or --judge_error)"
         if not 0.0 < error < 1.0:
-            raise InvalidArgumentError(
-                f"--judge_error={error}: must be in (0, 1), the share of training images called fake"
-            )
+            raise InvalidArgumentError(f"{where}: must be in (0, 1), the share of training images called fake")
         if self.loss_spec.threshold is None:
             raise InvalidArgumentError(
-                f"--judge_error: a {self.loss_name} critic has no real/fake threshold to calibrate the judge against; "
+                f"{where}: a {self.loss_name} critic has no real/fake threshold to calibrate its judge against; "
                 "give --judge_error=0"
+            )
+        if not self.ema_decay:
+            raise InvalidArgumentError(
+                f"{where}: the judge is calibrated in the weight averages, which training never reads, and "
+                "ema_decay=0 keeps none; give --judge_error=0, or ema_decay > 0"
             )
 
     def calibrate_judge(self, images, error, batch_size=500):
         """Shifts the judge's output bias so that it calls a share `error` of `images` fake.
 
         The trainer calls this after the last step (the config's `judge_error`,
-        or `--judge_error`), on every training image, so that two models' judges reject the same share of real
-        training data and GAM's r_test on held-out data compares how they
-        generalise, not where training happened to leave their biases (ADA holds
-        the *live* discriminator's statistic near its target, and only on
-        augmented images; the averaged judge's error on real digits was left
-        anywhere from 0.01% to 18%, docs/RESULTS.md). The shift is the
-        `error`-quantile of the judge's logits minus the loss's threshold: it
-        moves nothing but that bias (the averaged one when weights are
-        averaged, so training from here on is unaffected), and calibrating a
-        calibrated judge moves it by ~0.
+        or `--judge_error`) on every training image, so that two models' judges
+        reject the same share of real training data and GAM's r_test on
+        held-out data compares how they generalise, not where training happened
+        to leave their biases: ADA holds the *live* discriminator's statistic
+        near its target, on augmented images, and the averaged judge's error on
+        real digits was left anywhere from 0.01% to 18% (docs/RESULTS.md).
+
+        Only the averaged bias moves. Training reads only the live weights, so
+        a run trained on from here trains exactly as if never calibrated, and
+        the calibration at its new last step sets the bias afresh (the result
+        does not depend on the bias it starts from; calibrating a calibrated
+        judge moves it by ~0). The new threshold lies
+        halfway between the k-th and (k+1)-th smallest logits (k = the share's
+        count), so no training image sits on it. Call it on a float32 model:
+        what the judge calls fake in bfloat16 differs.
 
         images: a tf.data.Dataset of index images (a model's training split).
-        Returns {"judge", "judge_error", "bias_shift", "train_error", "num_images"}.
+        Returns {"judge_error", "bias_change", "train_error", "num_images"}.
         """
         self.check_judge_error(error)
         fn = self.cached_function(self.judge_logits)
-        logits = np.concatenate([fn(batch).numpy() for batch in images.batch(batch_size)])
-        shift = float(np.quantile(logits.astype(np.float64), error)) - float(self.loss_spec.threshold)
+        logits = np.sort(np.concatenate([fn(batch).numpy() for batch in images.batch(batch_size)]))
+        k = min(max(round(error * len(logits)), 1), len(logits) - 1)
+        cut = (float(logits[k - 1]) + float(logits[k])) / 2.0
         bias = self.judge_bias()
-        bias.assign(bias.value - shift)
+        bias.assign(bias.value - (cut - float(self.loss_spec.threshold)))
         logits = np.concatenate([fn(batch).numpy() for batch in images.batch(batch_size)])
         return {
-            "judge": "averaged" if self.ema_decay else "live",
             "judge_error": float(error),
-            "bias_shift": shift,
+            "bias_change": float(self.loss_spec.threshold) - cut,
             "train_error": float(np.mean(logits < self.loss_spec.threshold)),
             "num_images": int(len(logits)),
         }
