@@ -76,11 +76,6 @@ def _resolve(options):
     if model_args:
         check_model_args(spec, model_args)
         cfg = cfg.replace(model={**cfg.model, **model_args})
-    if cfg.judge_error is not None and not 0.0 <= cfg.judge_error < 1.0:
-        raise InvalidArgumentError(
-            f"judge_error={cfg.judge_error} (the config's, or --judge_error): must be in (0, 1), the share of "
-            "training images called fake, or 0 (off)"
-        )
     if cfg.checkpoint_every < 1:
         raise InvalidArgumentError(f"checkpoint_every must be >= 1, got {cfg.checkpoint_every}")
     if options.export:  # refused now, not after the training
