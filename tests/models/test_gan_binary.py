@@ -11,6 +11,8 @@ from tfgen.data import DataSpec
 from tfgen.export import exporter, serving
 from tfgen.export.litert_runtime import TFLiteModel
 from tfgen.models.gan.adversarial_model import straight_through_sign
+from tfgen.training import trainer
+from tfgen.training import workdir as wd
 from tfgen.training.trainer import default_optimizers
 from tfgen.training.workdir import Run, config_to_json
 
@@ -100,3 +102,29 @@ def test_binary_dcgan_exports_binary_images_that_match_keras(tmp_path):
         got = TFLiteModel(result.tflite[variant]).run("generate", noise=noise)["images"]
         assert set(np.unique(got)) <= {0.0, 1.0}, variant
         assert (got != want).mean() < 0.25, variant
+
+
+@pytest.mark.parametrize("name", ["dcgan", "gran"])
+def test_the_binarized_mnist_configs_train_on_it_by_default_and_draw_0_1_digits(name, tfds_dir, tmp_path):
+    # The recipe a user reaches for on binarized MNIST: the config picks the dataset, its switches are live
+    # in the training step (each reports its schedule), and the served images are exact 0/1 pixels.
+    summary = trainer.train(
+        trainer.TrainOptions(
+            model=name,
+            config="binarized_mnist",
+            data_dir=str(tfds_dir),
+            workdir=str(tmp_path / "run"),
+            steps=2,
+            judge_error=0,
+            export=False,
+            num_previews=0,
+            verbose=False,
+        )
+    )
+    model, run, step = wd.load_model(tmp_path / "run")
+    assert (run.dataset, step) == ("binarized_mnist", 2)
+    assert {"gumbel_temperature", "ada_p"} <= set(summary["train"]), summary["train"]
+    assert 0.1 < summary["train"]["gumbel_temperature"] < 1.0  # annealing, not at either end
+    images = model.generate_images(16, 0)
+    assert images.shape == (16, 28, 28, 1)
+    assert set(np.unique(images)) == {0.0, 1.0}
