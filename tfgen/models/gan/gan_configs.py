@@ -158,25 +158,29 @@ GRAN_CONFIGS["digits_aug"] = GRAN_CONFIGS["digits"].with_model(
 # The recipe measured on binarized MNIST (issue 18's protocols, docs/RESULTS.md): Gumbel-sigmoid
 # pixels annealed over the first 3/4 of the steps, a spectrally normalised discriminator, adaptive
 # shift augmentation and one generator pass for both updates. The epochs are what 15 minutes of
-# training bought on the 2-core machine of the results (50,000 images, batch 64: 781 steps each).
-_BINARIZED = dict(binary_pixels="gumbel", spectral_norm=True, ada_target=0.6, augment_shift=2, reuse_fakes=True)
-DCGAN_CONFIGS["binarized_mnist"] = (
-    DCGAN_CONFIGS["default"]
-    .with_model(
-        "binarized MNIST as measured best: Gumbel-sigmoid 0/1 pixels, spectral norm, ADA (shifts); 28 epochs",
-        anneal_steps=16400,
-        **_BINARIZED,
-    )
-    .replace(epochs=28, dataset="binarized_mnist")
+# training bought on the 2-core machine of the results.
+MNIST_TRAIN_IMAGES = 50_000
+
+
+def _binarized_mnist(config, epochs, description):
+    return config.with_model(
+        description,
+        binary_pixels="gumbel",
+        spectral_norm=True,
+        ada_target=0.6,
+        augment_shift=2,
+        reuse_fakes=True,
+        anneal_steps=epochs * (MNIST_TRAIN_IMAGES // config.batch_size) * 3 // 4,
+    ).replace(epochs=epochs, dataset="binarized_mnist")
+
+
+DCGAN_CONFIGS["binarized_mnist"] = _binarized_mnist(
+    DCGAN_CONFIGS["default"],
+    28,
+    "binarized MNIST as measured best: Gumbel-sigmoid 0/1 pixels, spectral norm, ADA (shifts); 28 epochs",
 )
-GRAN_CONFIGS["binarized_mnist"] = (
-    GRAN_CONFIGS["default"]
-    .with_model(
-        "binarized MNIST as measured best (T=3): dcgan's `binarized_mnist` switches; 14 epochs",
-        anneal_steps=8200,
-        **_BINARIZED,
-    )
-    .replace(epochs=14, dataset="binarized_mnist")
+GRAN_CONFIGS["binarized_mnist"] = _binarized_mnist(
+    GRAN_CONFIGS["default"], 14, "binarized MNIST as measured best (T=3): dcgan's `binarized_mnist` switches; 14 epochs"
 )
 
 # Real binarized MNIST pixels are exactly 0 or 1; a continuous generator's
