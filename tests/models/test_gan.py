@@ -354,10 +354,14 @@ def test_training_writes_progress_grids_every_epoch(tmp_path):
         batch_size=128,
         export=False,
         num_previews=4,
+        quality_samples=300,  # the default 1,000 needs more than the 1,618 training digits
         verbose=False,
     )
     # Two epochs of digits in large batches, so few steps (1618 examples // 128 = 12 steps each).
     summary = trainer.train(options)
+    scores = json.loads((tmp_path / callbacks.QUALITY_FILE).read_text())
+    assert [(r["epoch"], r["step"]) for r in scores] == [(1, 12), (2, 24)]
+    assert all(0 <= r["recall"] <= 1 and 0 <= r["precision"] <= 1 and r["fid"] > 0 for r in scores), scores
     assert summary["steps"] == 2 * 12
     for epoch in (1, 2):
         for name in ("samples", "canvas_steps"):

@@ -118,6 +118,7 @@ def test_the_binarized_mnist_configs_train_on_it_by_default_and_draw_0_1_digits(
             judge_error=0,
             export=False,
             num_previews=0,
+            quality_samples=0,  # its feature network would take a minute to train
             verbose=False,
         )
     )

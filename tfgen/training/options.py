@@ -131,6 +131,15 @@ class TrainOptions:
         "integer",
         lower_bound=0,
     )
+    quality_samples: int = _option(
+        1000,
+        "Adversarial models: at every epoch end, score this many samples against as many training images on "
+        "the dataset's feature network (precision, recall, FID to TensorBoard and <workdir>/quality.json) and "
+        "warn when recall drops (the mode-dropping alarm, alarms.json); skipped when the training split has "
+        "fewer than twice as many images; 0: off.",
+        "integer",
+        lower_bound=0,
+    )
     export: bool = _option(True, "Export SavedModel and TFLite to <workdir>/export at the end.", "bool")
     export_formats: tuple = _option(("saved_model", "tflite"), "", "list", flag=False)
     tflite_variants: tuple = _option(

@@ -342,7 +342,7 @@ class _Training:
         self.val_writer = tf.summary.create_file_writer(str(logs / "validation")) if self.chief else noop
         # Only the chief builds callbacks: they write pictures and summaries into the shared workdir.
         pictures = self.options.num_previews > 0
-        own = callbacks.for_model(model, self.workdir, self.data_spec, pictures) if self.chief else []
+        own = callbacks.for_model(model, self.workdir, self.data_spec, pictures, self.options) if self.chief else []
         self.callbacks = keras.callbacks.CallbackList(
             [*own, *self.options.callbacks] if self.chief else [], model=model
         )

@@ -175,6 +175,10 @@ class AdversarialImageModel(ColourImageModel):
             the reading sees one pass fewer per step. Defaults to False.
     """
 
+    # Besides the pictures and the diversity alarm: recall on our features every epoch, which sees a
+    # generator that drops kinds of images while each batch stays varied (`SampleQuality`).
+    monitors = ("sample_grids", "mode_collapse", "sample_quality")
+
     family = "adversarial"
     has_likelihood = False
     # Mean distance from each generated image to its nearest image of the
