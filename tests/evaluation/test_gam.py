@@ -13,7 +13,8 @@ from tfgen import data as tfdata
 from tfgen import registry
 from tfgen.data import colours, pipeline
 from tfgen.errors import InvalidArgumentError
-from tfgen.evaluation import features, gam
+from tfgen.evaluation import gam
+from tfgen.quality import features
 from tfgen.training import trainer
 from tfgen.training.trainer import default_optimizers
 

@@ -10,6 +10,7 @@ from tests.helpers import run_tool, tiny
 from tfgen.data import DataSpec, colours, datasets
 from tfgen.errors import InvalidArgumentError
 from tfgen.evaluation import generated
+from tfgen.quality import samples
 from tfgen.training import trainer
 
 
@@ -72,7 +73,7 @@ def test_hook_outputs_are_checked():
 
     # A model that generates no images (text) says so.
     with pytest.raises(ValueError, match="SentenceVAE does not generate images"):
-        generated.generate_colours(tiny("sentence_vae"), 4, 0, palette)
+        samples.generate_colours(tiny("sentence_vae"), 4, 0, palette)
 
 
 def test_latent_models_generate_what_their_export_samples():

@@ -65,10 +65,10 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen.errors import InvalidArgumentError
-from tfgen.evaluation import features as feature_nets
-from tfgen.evaluation.generated import generate_colours
 from tfgen.evaluation.likelihood import check_compatible
 from tfgen.models.gan.adversarial_model import AdversarialImageModel
+from tfgen.quality import features as feature_nets
+from tfgen.quality.samples import generate_colours
 from tfgen.training import workdir as wd
 
 CHUNK = 500

@@ -1,15 +1,14 @@
 """Scores the images any trained workdir generates, on the same numbers for every family.
 
-A model takes part by providing the image hook (docs/ARCHITECTURE.md), or
-else through its default serving signature if that is a noise-in sampler
-(`image_sampler`):
+A model takes part by providing the image hook (docs/ARCHITECTURE.md),
+drawn in chunks by `tfgen.quality.samples`:
 
     model.generate_images(num, seed) -> [num, H, W, C] numpy array
 
 returning either float32 colours in [0, 1] in the space of
 `tfgen.data.colours` (GANs, energy models, a VAE's decoder means) or
 integer palette indices (autoregressive samplers), which are looked up in
-the dataset's palette here. Samples are then snapped to the nearest palette
+the dataset's palette. Samples are then snapped to the nearest palette
 colour (`quantize=True`, the default), so every model is scored on images of
 the data's own kind (the data are palette images: binary for MNIST) and no
 model gains or loses by emitting off-palette values.
@@ -19,52 +18,19 @@ also reported for held-out *training* images in place of samples
 (`reference`): the floor a perfect sampler would reach at this N.
 
 These scores use tfgen's own per-dataset feature network
-(`tfgen.evaluation.features`): they compare models within tfgen only, not
+(`tfgen.quality.features`): they compare models within tfgen only, not
 with published numbers.
 """
-
-import functools
-import inspect
 
 import numpy as np
 
 from tfgen.data import colours as colour_space
 from tfgen.errors import InvalidArgumentError
-from tfgen.evaluation import features as feature_nets
-from tfgen.evaluation import sample_quality as sq
 from tfgen.evaluation.likelihood import check_compatible
+from tfgen.quality import features as feature_nets
+from tfgen.quality import sample_quality as sq
+from tfgen.quality.samples import generate_colours, image_sampler
 from tfgen.training import workdir as wd
-
-CHUNK = 500
-
-
-def image_sampler(model, pixels=None):
-    """model.generate_images, with `pixels` bound for models that take it (see `generate_colours`)."""
-    if pixels is None:
-        return model.generate_images
-    if "pixels" not in inspect.signature(model.generate_images).parameters:
-        raise InvalidArgumentError(
-            f"--pixels applies to models that decode pixel distributions (vae, autoencoder, draw), "
-            f"not {type(model).__name__}"
-        )
-    return functools.partial(model.generate_images, pixels=pixels)
-
-
-def generate_colours(model, num, seed, palette, chunk=CHUNK, pixels=None):
-    """`num` images from a model (see `image_sampler`), as colours; chunk i uses seed (seed, i).
-
-    pixels: None for the model's own images, or (models that decode pixel
-    distributions: the VAE, the autoencoder) "most_likely" or "drawn".
-    """
-    sampler = image_sampler(model, pixels)
-    out = []
-    for i, start in enumerate(range(0, num, chunk)):
-        n = min(chunk, num - start)
-        images = colour_space.as_colours(sampler(n, seed * 100_003 + i), palette)
-        if images.shape[0] != n:
-            raise ValueError(f"generate_images({n}, ...) returned {images.shape[0]} images")
-        out.append(images)
-    return np.concatenate(out)
 
 
 def score(samples, real, extractor, real_features=None, parzen=True):

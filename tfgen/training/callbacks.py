@@ -16,7 +16,7 @@ shows what it draws, so these look at what it produces:
   noise, so its ratio drops towards 0 while a healthy one stays near 1.
 * `SampleQuality`: at every epoch end, precision, recall and FID of the
   model's samples against training images on the dataset's feature network
-  (`tfgen.evaluation.features`), to TensorBoard (logs/quality) and
+  (`tfgen.quality.features`), to TensorBoard (logs/quality) and
   `<workdir>/quality.json`, and the mode-dropping alarm: a generator that
   draws varied images of too few kinds keeps the diversity ratio near 1, but
   not its recall.
@@ -238,7 +238,7 @@ class SampleQuality(keras.callbacks.Callback):
         self.extractor = self.real_features = None
 
     def on_train_begin(self, logs=None):
-        from tfgen.evaluation import features
+        from tfgen.quality import features
 
         train, _ = features.load_colours(self.dataset, "train", self.data_dir)
         if len(train) < 2 * self.num:
@@ -259,16 +259,16 @@ class SampleQuality(keras.callbacks.Callback):
         self.reference_recall = self.recall(held)
 
     def recall(self, features):
-        from tfgen.evaluation import sample_quality as sq
+        from tfgen.quality import sample_quality as sq
 
         return sq.precision_recall(self.real_features, features)[1]
 
     def score(self, step):
         from tfgen.data import colours
-        from tfgen.evaluation import generated
-        from tfgen.evaluation import sample_quality as sq
+        from tfgen.quality import sample_quality as sq
+        from tfgen.quality.samples import generate_colours
 
-        samples = generated.generate_colours(self.model, self.num, self.seed, self.palette)
+        samples = generate_colours(self.model, self.num, self.seed, self.palette)
         fake = self.extractor(colours.quantise(samples, self.palette))
         precision, recall = sq.precision_recall(self.real_features, fake)
         return {

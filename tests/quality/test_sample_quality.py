@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from tfgen.evaluation import sample_quality as sq
+from tfgen.quality import sample_quality as sq
 
 
 def test_frechet_distance_of_1d_gaussians_by_hand():

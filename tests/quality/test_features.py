@@ -7,8 +7,8 @@ from sklearn.model_selection import cross_val_score
 from sklearn.neighbors import KNeighborsClassifier
 
 from tfgen.data import colours, datasets
-from tfgen.evaluation import features
-from tfgen.evaluation import sample_quality as sq
+from tfgen.quality import features
+from tfgen.quality import sample_quality as sq
 
 
 @pytest.fixture(scope="module")
