@@ -36,11 +36,13 @@ import numpy as np
 import tensorflow as tf
 
 from tfgen import visualize
+from tfgen.data import colours
+from tfgen.quality import features
+from tfgen.quality import sample_quality as sq
+from tfgen.quality.samples import generate_colours
 
 log = logging.getLogger("tfgen")
 ALARMS_FILE = "alarms.json"
-
-
 QUALITY_FILE = "quality.json"
 
 
@@ -210,7 +212,7 @@ class SampleQuality(keras.callbacks.Callback):
     the end of training if the last epoch's ratio is below `threshold` (kinds
     never found). It does not fire earlier on a low ratio alone: a generator
     in the making covers few kinds for several epochs (GRAN at 28x28: recall
-    0.16-0.26 after 1,200 steps, above 0.6 at the end). After firing it
+    0.16-0.26 after 1,200 steps, above 0.6 at the end, both at N = 2,000 or more). After firing it
     re-arms when the ratio recovers above `rearm`. On the embedded digits,
     real digits of 3 of the 10 kinds score a ratio of 0.35 and of 7 kinds 0.84:
     the alarm sees a generator that lost about half the kinds, not one or two.
@@ -238,8 +240,6 @@ class SampleQuality(keras.callbacks.Callback):
         self.extractor = self.real_features = None
 
     def on_train_begin(self, logs=None):
-        from tfgen.quality import features
-
         train, _ = features.load_colours(self.dataset, "train", self.data_dir)
         if len(train) < 2 * self.num:
             log.info(f"sample quality: not scored ({len(train)} training images, fewer than 2 x {self.num})")
@@ -256,18 +256,9 @@ class SampleQuality(keras.callbacks.Callback):
         order = np.random.default_rng(self.seed).permutation(len(train))
         self.real_features = self.extractor(train[order[: self.num]])
         held = self.extractor(train[order[self.num : 2 * self.num]])
-        self.reference_recall = self.recall(held)
-
-    def recall(self, features):
-        from tfgen.quality import sample_quality as sq
-
-        return sq.precision_recall(self.real_features, features)[1]
+        self.reference_recall = sq.precision_recall(self.real_features, held)[1]
 
     def score(self, step):
-        from tfgen.data import colours
-        from tfgen.quality import sample_quality as sq
-        from tfgen.quality.samples import generate_colours
-
         samples = generate_colours(self.model, self.num, self.seed, self.palette)
         fake = self.extractor(colours.quantise(samples, self.palette))
         precision, recall = sq.precision_recall(self.real_features, fake)
