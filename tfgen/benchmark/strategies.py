@@ -46,6 +46,7 @@ def run_one(model, config, dataset_args, steps, setup_args, flag_args, batch_siz
             "--checkpoint_every=100000",
             "--noexport",
             "--num_previews=0",
+            "--quality_samples=0",  # a GAN's per-epoch sample scores would count as training time
             f"--workdir={tmp}/run",
             *setup_args,
             *flag_args,
