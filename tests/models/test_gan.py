@@ -354,7 +354,7 @@ def test_training_writes_progress_grids_every_epoch(tmp_path):
         batch_size=128,
         export=False,
         num_previews=4,
-        quality_samples=300,  # the default 1,000 needs more than the 1,618 training digits
+        quality_samples=300,  # the default 2,000 needs more than the 1,618 training digits
         verbose=False,
     )
     # Two epochs of digits in large batches, so few steps (1618 examples // 128 = 12 steps each).

@@ -132,11 +132,11 @@ class TrainOptions:
         lower_bound=0,
     )
     quality_samples: int = _option(
-        1000,
+        2000,
         "Adversarial models: at every epoch end, score this many samples against as many training images on "
         "the dataset's feature network (precision, recall, FID to TensorBoard and <workdir>/quality.json) and "
         "warn when recall drops (the mode-dropping alarm, alarms.json); skipped when the training split has "
-        "fewer than twice as many images; 0: off.",
+        "fewer than twice as many images; 0: off. The alarm's threshold is calibrated at 2,000.",
         "integer",
         lower_bound=0,
     )
