@@ -40,6 +40,7 @@ from tfgen.data import colours
 from tfgen.quality import features
 from tfgen.quality import sample_quality as sq
 from tfgen.quality.samples import generate_colours
+from tfgen.training.options import TrainOptions
 
 log = logging.getLogger("tfgen")
 ALARMS_FILE = "alarms.json"
@@ -232,14 +233,16 @@ class SampleQuality(keras.callbacks.Callback):
         workdir: the run's workdir (None: keep scores and alarms in memory).
         dataset, data_dir: the training data, as `tfgen.data.load` takes them.
         palette: the data's palette.
-        num: samples and training images per score. Skipped, with a log line,
-            when the training split has fewer than 2 * num images.
+        num: samples and training images per score (default: `--quality_samples`'s).
+            Skipped, with a log line, when the training split has fewer than 2 * num images.
         threshold: alarm below this recall ratio. Defaults to 0.68 (for N = 2,000).
         rearm: the ratio of a generator that covers the data. Defaults to 0.75.
         seed: of the samples and of the choice of training images.
     """
 
-    def __init__(self, workdir, dataset, data_dir, palette, num=2000, threshold=0.68, rearm=0.75, seed=0):
+    def __init__(
+        self, workdir, dataset, data_dir, palette, num=TrainOptions.quality_samples, threshold=0.68, rearm=0.75, seed=0
+    ):
         super().__init__()
         self.workdir = Path(workdir) if workdir is not None else None
         self.dataset, self.data_dir, self.palette = dataset, data_dir, palette
@@ -337,7 +340,7 @@ class CodeMap(keras.callbacks.Callback):
 
 
 def _sample_quality(workdir, data_spec, options):
-    num = 2000 if options is None else options.quality_samples
+    num = TrainOptions.quality_samples if options is None else options.quality_samples
     if not num:
         return None
     dataset = data_spec.name if options is None else options.dataset
