@@ -148,3 +148,19 @@ def test_relaxed_bernoulli_limits_and_probability():
     draws = losses.relaxed_bernoulli_tanh(big_x, losses.logistic_noise([5 * n], tf.constant([0, 7])), 0.5).numpy()
     frequency = (draws.reshape(5, n) > 0).mean(axis=1)
     np.testing.assert_allclose(frequency, (np.tanh(x.numpy()) + 1) / 2, atol=0.005)  # 4+ standard errors
+
+
+def test_mode_seeking_by_hand():
+    images = tf.constant([[[0.0, 0.0]], [[1.0, -1.0]], [[0.5, 0.5]], [[0.5, 0.5]], [[9.0, 9.0]]])
+    noise = tf.constant([[0.0, 0.0], [2.0, 2.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    # Pair (0, 1): d_images = 1, d_noise = 2 -> 1 / 0.5 = 2. Pair (2, 3): equal images for different
+    # noise -> 1 / epsilon. Row 4 has no partner.
+    close(losses.mode_seeking(images, noise, epsilon=0.01), [1 / 0.51, 1 / 0.51, 100.0, 100.0, 0.0])
+
+
+def test_mode_seeking_falls_as_a_generator_spreads_its_images():
+    noise = tf.constant(np.random.default_rng(0).normal(size=(8, 4)), tf.float32)
+    spread = tf.reduce_mean(losses.mode_seeking(3.0 * noise, noise))
+    narrow = tf.reduce_mean(losses.mode_seeking(0.1 * noise, noise))
+    close(spread, 1 / (3 + 1e-5))
+    assert narrow > 25 * spread

@@ -1,4 +1,4 @@
-"""GAN stabilisers and their wiring into training: R1, instance noise, ADA, the Gumbel-sigmoid output.
+"""GAN stabilisers and their wiring into training: R1, instance noise, ADA, the Gumbel-sigmoid output, mode seeking.
 
 Spectral normalisation is tested on the layer (tests/layers/test_conv_nets.py);
 GRAN's tiny config has every stabiliser on, so the registry-wide tests (resume,
@@ -13,6 +13,7 @@ import tensorflow as tf
 from tests.helpers import batch_for, record_discriminator_inputs
 from tfgen import losses, registry
 from tfgen.data import DataSpec
+from tfgen.models.gan.adversarial_model import _fold
 
 BINARY = DataSpec("binary_test", (6, 5, 1), 2, np.array([[0, 0, 0], [255, 255, 255]], np.uint8))
 PLAIN = dict(d_steps=1, ema_decay=0.0)  # dcgan's tiny without its two discriminator steps and averaging
@@ -150,10 +151,35 @@ def test_gumbel_pixels_are_relaxed_in_training_binary_when_served(monkeypatch):
     assert all(not np.array_equal(b, v.numpy()) for b, v in zip(before, model.generator_variables()))
 
 
+def test_the_generator_step_descends_its_loss_plus_mode_seeking_on_expected_pixels():
+    weight, lr = 2.0, 0.01
+    model = sgd(dcgan(BINARY, binary_pixels="gumbel", mode_seeking=weight), lr)
+    noise, seed = model.noise(8, 1), tf.constant([2, 3])
+    variables = model.generator_variables()
+    before = [v.numpy().copy() for v in variables]
+    with tf.GradientTape(persistent=True) as tape:
+        # The step's own draws (g_step's generator stream), and each pixel's expected value.
+        fake, mean = model.generate_model_space(noise, training=True, seed=_fold(seed, 4), with_mean=True)
+        plain = tf.reduce_mean(model.loss_spec.g(model.discriminate(fake, training=True)))
+        spread = tf.reduce_mean(losses.mode_seeking(mean, noise))
+        on_draws = plain + weight * tf.reduce_mean(losses.mode_seeking(fake, noise))
+        total = plain + weight * spread
+    want = tape.gradient(total, variables)
+    out, _, _ = model.g_step(noise, seed)
+    np.testing.assert_allclose(float(out["mode_seeking"]), float(spread), rtol=1e-5)
+    for b, v, g in zip(before, variables, want):
+        np.testing.assert_allclose((b - v.numpy()) / lr, g.numpy(), rtol=2e-3, atol=2e-5)
+    # Both alternatives the step must not take move the generator elsewhere: the test would see them.
+    for other in (tape.gradient(plain, variables), tape.gradient(on_draws, variables)):
+        assert max(float(tf.reduce_max(tf.abs(g - g0))) for g, g0 in zip(want, other)) > 1e-2
+    assert "mode_seeking" not in sgd(dcgan(BINARY, binary_pixels="gumbel")).g_step(noise, seed)[0]
+
+
 def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused():
     model = ada_model(spectral_norm=True, minibatch_stddev=4, r1_penalty=2.0, instance_noise=0.1, anneal_steps=7)
     clone = type(model).from_config(model.get_config())
     keys = ("spectral_norm", "minibatch_stddev", "r1_penalty", "instance_noise", "anneal_steps")
+    assert type(model).from_config(dcgan(mode_seeking=0.5).get_config()).mode_seeking == 0.5
     for key in (*keys, "ada_target", "ada_images"):
         assert getattr(clone, key) == getattr(model, key), key
     assert clone.discriminator.spectral_norm and clone.discriminator.minibatch_stddev == 4
@@ -164,6 +190,7 @@ def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused(
         ({"ada_target": 0.6, "augment_shift": 1, "loss": "wasserstein"}, "real/fake threshold"),
         ({"ada_target": 1.5, "augment_shift": 1}, "ada_target must be in"),
         ({"r1_penalty": -1.0}, "must be >= 0"),
+        ({"mode_seeking": -1.0}, "mode_seeking must be >= 0"),
         ({"minibatch_stddev": -2}, "minibatch_stddev must be 0"),
         ({"anneal_steps": 0}, "anneal_steps"),
         ({"gumbel_temperature": (1.0, 0.0)}, "two positive numbers"),

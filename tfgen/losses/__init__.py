@@ -8,6 +8,7 @@ from tfgen.losses.adversarial import (
     interpolate,
     interpolation_weights,
     logistic_noise,
+    mode_seeking,
     r1_penalty,
     relaxed_bernoulli_tanh,
 )
@@ -32,6 +33,7 @@ __all__ = [
     "interpolation_weights",
     "langevin_step",
     "logistic_noise",
+    "mode_seeking",
     "r1_penalty",
     "relaxed_bernoulli_tanh",
     "replica_mean",

@@ -18,6 +18,8 @@ with the i-th fake example (equal batch sizes).
     actually Converge?", arXiv:1801.04406 (the R1 penalty).
 [6] Maddison, Mnih, Teh 2017, arXiv:1611.00712; Jang, Gu, Poole 2017,
     arXiv:1611.01144 (the relaxed Bernoulli / Gumbel-sigmoid).
+[7] Mao, Lee, Tseng, Ma, Yang 2019, "Mode Seeking Generative Adversarial
+    Networks for Diverse Image Synthesis", arXiv:1903.05628.
 """
 
 import dataclasses
@@ -123,6 +125,28 @@ def relaxed_bernoulli_tanh(x, noise, temperature):
     Bernoulli draw with p = sigmoid(2 x) mapped to -1 / 1.
     """
     return tf.tanh((2.0 * _f32(x) + _f32(noise)) / (2.0 * _f32(temperature)))
+
+
+def mode_seeking(images, noise, epsilon=1e-5):
+    """The mode-seeking penalty [7] per example: 1 / (d_images / d_noise + epsilon) for row pairs (0, 1), (2, 3), ...
+
+    d is the mean absolute difference within a pair (over pixels for `images` [B, ...], over
+    dimensions for `noise` [B, latent]). The penalty falls as a generator maps different noise to
+    images further apart, so it pushes against a generator that draws one image for a region of
+    noise. Both rows of a pair carry the pair's value; an odd last row carries 0. Neighbouring rows
+    are paired so that a replica's rows (a contiguous part of an even batch) pair as a single
+    process's do.
+    """
+    images, noise = _f32(images), _f32(noise)
+    rows = tf.shape(images)[0]
+    pairs = rows // 2
+
+    def pair_distance(x):
+        x = tf.reshape(x[: 2 * pairs], [pairs, 2, -1])
+        return tf.reduce_mean(tf.abs(x[:, 0] - x[:, 1]), axis=-1)
+
+    per_pair = 1.0 / (pair_distance(images) / pair_distance(noise) + epsilon)
+    return tf.concat([tf.repeat(per_pair, 2), tf.zeros([rows - 2 * pairs])], axis=0)
 
 
 def logistic_score(logits):

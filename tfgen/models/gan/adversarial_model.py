@@ -59,6 +59,8 @@ r_test compares (`tfgen.evaluation.gam`).
     Training", arXiv:2006.10738.
 [8] Karras et al. 2020, "Training Generative Adversarial Networks with
     Limited Data", arXiv:2006.06676.
+[9] Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for
+    Diverse Image Synthesis", arXiv:1903.05628.
 
 [1] Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
 """
@@ -173,6 +175,12 @@ class AdversarialImageModel(ColourImageModel):
             taken. The generator's activations are held through the
             discriminator's update (more memory), and GRAN's running mean of
             the reading sees one pass fewer per step. Defaults to False.
+        mode_seeking: weight of the mode-seeking penalty [9] in the
+            generator's loss (`losses.mode_seeking`): pairs of the generator
+            step's noise vectors are rewarded for images far apart relative
+            to their noise. Measured on each pixel's expected value (the
+            generator's tanh), not on a Gumbel draw, whose own noise would
+            reward blur. 0 (default) is off; [9] uses 1.
     """
 
     # Besides the pictures and the diversity alarm: recall on our features every epoch, which sees a
@@ -213,6 +221,7 @@ class AdversarialImageModel(ColourImageModel):
         ada_target=None,
         ada_images=50000,
         reuse_fakes=False,
+        mode_seeking=0.0,
         **kwargs,
     ):
         super().__init__(image_shape, palette, **kwargs)
@@ -269,9 +278,12 @@ class AdversarialImageModel(ColourImageModel):
             if self.loss_spec.threshold is None:
                 raise ValueError(f"ada_target needs a loss whose outputs have a real/fake threshold, not {loss!r}")
         self.reuse_fakes = bool(reuse_fakes)
+        self.mode_seeking = float(mode_seeking)
+        if self.mode_seeking < 0:
+            raise ValueError(f"mode_seeking must be >= 0, got {mode_seeking}")
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
-        names += ["r1_penalty", "instance_noise", "gumbel_temperature", "ada_p", "ada_statistic"]
+        names += ["r1_penalty", "instance_noise", "gumbel_temperature", "ada_p", "ada_statistic", "mode_seeking"]
         # All created here (Keras locks a built model's state); train_step
         # reports each technique's metrics only when it is in use.
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
@@ -298,6 +310,7 @@ class AdversarialImageModel(ColourImageModel):
             "ada_target": self.ada_target,
             "ada_images": self.ada_images,
             "reuse_fakes": self.reuse_fakes,
+            "mode_seeking": self.mode_seeking,
         }
 
     # -- building ---------------------------------------------------------
@@ -399,21 +412,25 @@ class AdversarialImageModel(ColourImageModel):
         """The generator's output -> images in [-1, 1]."""
         return tf.tanh(self._pre_squash(generator_output))
 
-    def generate_model_space(self, noise, training=False, averaged=False, seed=None):
+    def generate_model_space(self, noise, training=False, averaged=False, seed=None, with_mean=False):
         """Images in [-1, 1] for noise [B, latent_dim] (exactly -1 or 1 with `binary_pixels`).
 
         With binary_pixels="gumbel", a training call (training=True) needs
         `seed`, which draws the relaxed Bernoulli's noise.
+        with_mean: also return each pixel's expected value in [-1, 1] (the
+        images themselves for continuous pixels; 2p - 1 for binary ones).
         """
         output = self.run_network(self.generator, noise, averaged=averaged, training=training)
+        mean = self._squash(output)
         if self.binary_pixels == "gumbel" and training:
             pre = self._pre_squash(output)
             pixel_noise = replica_rows(lambda n: losses.logistic_noise([n, *pre.shape[1:]], seed), tf.shape(pre)[0])
-            return losses.relaxed_bernoulli_tanh(pre, pixel_noise, self.annealed()["gumbel_temperature"])
-        images = self._squash(output)
-        if self.binary_pixels:
-            images = straight_through_sign(images)
-        return images
+            images = losses.relaxed_bernoulli_tanh(pre, pixel_noise, self.annealed()["gumbel_temperature"])
+        elif self.binary_pixels:
+            images = straight_through_sign(mean)
+        else:
+            images = mean
+        return (images, mean) if with_mean else images
 
     def generate(self, noise):
         """Colours in [0, 1], [B, H, W, C], for standard normal noise [B, latent_dim] (averaged weights)."""
@@ -550,7 +567,7 @@ class AdversarialImageModel(ColourImageModel):
         variables = self.generator_variables()
         d_out = None
         with tf.GradientTape() as tape:
-            fake = self.generate_model_space(noise, training=True, seed=_fold(seed, 4))
+            fake, mean = self.generate_model_space(noise, training=True, seed=_fold(seed, 4), with_mean=True)
             if d_update is not None:
                 # Not recorded: the update's ops carry no gradient to the generator, only cost.
                 with tape.stop_recording():
@@ -558,10 +575,16 @@ class AdversarialImageModel(ColourImageModel):
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
             per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
-            scaled = self.g_optimizer.scale_loss(losses.replica_mean(per_example))
+            loss = per_example
+            if self.mode_seeking:
+                spread = losses.mode_seeking(mean, noise)
+                loss = loss + self.mode_seeking * spread
+            scaled = self.g_optimizer.scale_loss(losses.replica_mean(loss))
         grads = tape.gradient(scaled, variables)
         self.g_optimizer.apply_gradients(zip(grads, variables))
         out = {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}
+        if self.mode_seeking:
+            out["mode_seeking"] = tf.reduce_mean(spread)
         return out, fake, d_out
 
     def generator_variables(self):

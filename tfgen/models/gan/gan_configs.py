@@ -123,7 +123,8 @@ GRAN_CONFIGS = {
             ema_decay=0.9,
             # Every stabiliser on, so the registry-wide tests (resume, seeds, the mirrored
             # comparison) cover the noise they draw and the state they carry (ADA's p, the
-            # spectral norm's singular vectors), and the generator pass shared by both steps.
+            # spectral norm's singular vectors), the generator pass shared by both steps, and the
+            # noise pairs mode seeking compares (each replica pairs its own rows).
             augment_shift=1,
             gradient_penalty=1.0,
             spectral_norm=True,
@@ -133,6 +134,7 @@ GRAN_CONFIGS = {
             ada_target=0.6,
             ada_images=200,
             reuse_fakes=True,
+            mode_seeking=1.0,
         ),
         batch_size=8,
         learning_rate=2e-3,
