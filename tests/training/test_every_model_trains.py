@@ -12,9 +12,9 @@ so as models are added), chosen for the training noise its tiny config draws:
 GRAN for the adversarial step (DCGAN's tiny config switches on a subset of
 GRAN's stabilisers), pixelcnn for the autoregressive step (its dropout is the
 Row LSTM's and Diagonal BiLSTM's; their layers, PixelRNN's and WaveNet's draw
-no training noise in their tiny configs). A mirrored training costs about
-twice a single-process one (its distributed step is traced anew), and the
-five models it skips cost the suite about 25 s of wall time.
+no training noise in their tiny configs). The other five are left out for
+the suite's time: a mirrored training costs about twice a single-process one,
+since its distributed step is traced anew.
 
 Resumed: training is deterministic, so the resumed run must end bit-identical
 to the reference (compared by weights digest; one ulp anywhere counts).
