@@ -421,15 +421,14 @@ class AdversarialImageModel(ColourImageModel):
         images themselves for continuous pixels; 2p - 1 for binary ones).
         """
         output = self.run_network(self.generator, noise, averaged=averaged, training=training)
-        mean = self._squash(output)
         if self.binary_pixels == "gumbel" and training:
             pre = self._pre_squash(output)
             pixel_noise = replica_rows(lambda n: losses.logistic_noise([n, *pre.shape[1:]], seed), tf.shape(pre)[0])
             images = losses.relaxed_bernoulli_tanh(pre, pixel_noise, self.annealed()["gumbel_temperature"])
-        elif self.binary_pixels:
-            images = straight_through_sign(mean)
+            mean = tf.tanh(pre)  # the draw is near 1 with probability (tanh(pre) + 1) / 2
         else:
-            images = mean
+            mean = self._squash(output)
+            images = straight_through_sign(mean) if self.binary_pixels else mean
         return (images, mean) if with_mean else images
 
     def generate(self, noise):
