@@ -5,11 +5,15 @@ causality, fast == naive sampling, log_prob == one sample at a time, export
 parity and resuming for `wavenet`.
 """
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from tests.helpers import tiny
+from tests.helpers import REPO, tiny
 from tfgen import audio, registry
 from tfgen.layers.wavenet_block import WaveNetBlock
 
@@ -45,6 +49,29 @@ def test_block_convolution_by_hand():
     new_h, skip = block(tf.constant(h[None, :, None]))
     np.testing.assert_allclose(new_h[0, :, 0], h + 1.5 * gated, rtol=1e-5)
     np.testing.assert_allclose(skip[0, :, 0], -2.0 * gated + 0.3, rtol=1e-5)
+
+
+def test_a_dilated_block_trains_on_tensorflows_own_cpu_kernels():
+    """Without oneDNN (TensorFlow's default on x86 CPUs without AVX-512), TF's CPU convolution has no
+    gradient for a dilation above 1, so the block must not use one. A fresh process, since the switch
+    is read when TensorFlow loads."""
+    script = (
+        "import tensorflow as tf\n"
+        "from tfgen.layers.wavenet_block import WaveNetBlock\n"
+        "block = WaveNetBlock(4, 3, 2, dilation=2)\n"
+        "h = tf.random.stateless_normal([2, 9, 4], seed=[1, 2])\n"
+        "with tf.GradientTape() as tape:\n"
+        "    tape.watch(h)\n"
+        "    out, skip = block(h)\n"
+        "    loss = tf.reduce_sum(out) + tf.reduce_sum(skip)\n"
+        "grads = tape.gradient(loss, [h, *block.trainable_weights])\n"
+        "print('finite', all(bool(tf.reduce_all(tf.math.is_finite(g))) for g in grads))\n"
+    )
+    env = dict(os.environ, TF_ENABLE_ONEDNN_OPTS="0")
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, env=env, timeout=300
+    )
+    assert proc.returncode == 0 and "finite True" in proc.stdout, proc.stderr[-3000:]
 
 
 def test_receptive_field_is_exactly_what_the_logits_see():

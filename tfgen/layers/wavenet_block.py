@@ -3,7 +3,11 @@
 `call` runs a whole sequence at once: a causal dilated convolution (the input
 is padded on the left, so position t sees t, t - d, ..., t - (k - 1) d), the
 gated unit tanh(a) * sigmoid(b), and one 1x1 projection that gives both the
-residual update and the skip output.
+residual update and the skip output. The convolution is written as its k
+shifted copies of the input side by side and one matmul with the kernel, not
+as a dilated `conv1d`: TensorFlow's own CPU convolution (used wherever oneDNN
+is off, its default on x86 CPUs without AVX-512) has no gradient for a
+dilation above 1, and this form is the one `step` uses.
 
 `step` runs one position given a queue of the block's last (k - 1) d inputs
 (Paine et al. 2016, "Fast WaveNet Generation", arXiv:1611.09482): the
@@ -57,11 +61,18 @@ class WaveNetBlock(keras.layers.Layer):
         out = tf.tensordot(gated, tf.cast(self.out_kernel, z.dtype), axes=1) + tf.cast(self.out_bias, z.dtype)
         return h + out[..., :r], out[..., r:]
 
+    def _conv(self, taps):
+        """The convolution at positions whose k taps (oldest first) are `taps` [..., R] each."""
+        kernel = tf.reshape(tf.cast(self.conv_kernel, taps[0].dtype), [-1, 2 * self.dilation_channels])
+        return tf.tensordot(tf.concat(taps, axis=-1), kernel, axes=1) + tf.cast(self.conv_bias, taps[0].dtype)
+
     def call(self, h):
         """h: [B, T, residual_channels] -> (new h [B, T, R], skip [B, T, skip_channels])."""
+        steps = tf.shape(h)[1]
         padded = tf.pad(h, [[0, 0], [self.queue_length, 0], [0, 0]])
-        z = tf.nn.conv1d(padded, tf.cast(self.conv_kernel, h.dtype), stride=1, padding="VALID", dilations=self.dilation)
-        return self._gate_and_project(z + tf.cast(self.conv_bias, h.dtype), h)
+        # Tap j reads position t - (k - 1 - j) d, i.e. padded index t + j d.
+        taps = [padded[:, j * self.dilation : j * self.dilation + steps] for j in range(self.kernel_size - 1)] + [h]
+        return self._gate_and_project(self._conv(taps), h)
 
     def step(self, h, queue):
         """One position.
@@ -75,9 +86,7 @@ class WaveNetBlock(keras.layers.Layer):
         d = self.dilation
         # Tap j of the kernel reads position t - (k - 1 - j) d: queue index j d, or h itself for the last tap.
         taps = [queue[:, j * d] for j in range(self.kernel_size - 1)] + [h]
-        kernel = tf.reshape(tf.cast(self.conv_kernel, h.dtype), [-1, 2 * self.dilation_channels])
-        z = tf.matmul(tf.concat(taps, axis=-1), kernel) + tf.cast(self.conv_bias, h.dtype)
-        h_new, skip = self._gate_and_project(z, h)
+        h_new, skip = self._gate_and_project(self._conv(taps), h)
         return h_new, skip, tf.concat([queue[:, 1:], h[:, None]], axis=1)
 
     def get_config(self):
