@@ -164,3 +164,23 @@ def test_mode_seeking_falls_as_a_generator_spreads_its_images():
     narrow = tf.reduce_mean(losses.mode_seeking(0.1 * noise, noise))
     close(spread, 1 / (3 + 1e-5))
     assert narrow > 25 * spread
+
+
+def test_top_k_weights_by_hand():
+    scores = tf.constant([0.5, -2.0, 3.0, 0.5, 1.0])
+    # fraction 0.4 of 5 rows keeps k = 2: rows 2 (3.0) and 4 (1.0), each weighing 5 / 2.
+    close(losses.top_k_weights(scores, 0.4), [0.0, 0.0, 2.5, 0.0, 2.5])
+    # k = round(0.6 * 5) = 3: the tie at 0.5 goes to the earlier row (0, not 3).
+    close(losses.top_k_weights(scores, 0.6), [5 / 3, 0.0, 5 / 3, 0.0, 5 / 3])
+    # Every row at fraction 1; at least one row however small the fraction.
+    close(losses.top_k_weights(scores, 1.0), [1.0] * 5)
+    close(losses.top_k_weights(scores, 0.01), [0.0, 0.0, 5.0, 0.0, 0.0])
+
+
+def test_top_k_weights_average_the_kept_losses_and_pass_no_gradient():
+    scores = tf.Variable([2.0, -1.0, 0.0, 4.0])
+    per_example = tf.constant([1.0, 10.0, 100.0, 1000.0])
+    with tf.GradientTape() as tape:
+        weights = losses.top_k_weights(scores, 0.5)
+    close(tf.reduce_mean(weights * per_example), (1.0 + 1000.0) / 2)
+    assert tape.gradient(weights, scores) is None

@@ -1,4 +1,5 @@
-"""GAN stabilisers and their wiring into training: R1, instance noise, ADA, the Gumbel-sigmoid output, mode seeking.
+"""GAN stabilisers and their wiring into training: R1, instance noise, ADA, the Gumbel-sigmoid output, mode seeking,
+top-k.
 
 Spectral normalisation is tested on the layer (tests/layers/test_conv_nets.py);
 GRAN's tiny config has every stabiliser on, so the registry-wide tests (resume,
@@ -180,6 +181,7 @@ def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused(
     clone = type(model).from_config(model.get_config())
     keys = ("spectral_norm", "minibatch_stddev", "r1_penalty", "instance_noise", "anneal_steps")
     assert type(model).from_config(dcgan(mode_seeking=0.5).get_config()).mode_seeking == 0.5
+    assert type(model).from_config(dcgan(top_k=0.5).get_config()).top_k == 0.5
     for key in (*keys, "ada_target", "ada_images"):
         assert getattr(clone, key) == getattr(model, key), key
     assert clone.discriminator.spectral_norm and clone.discriminator.minibatch_stddev == 4
@@ -191,6 +193,8 @@ def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused(
         ({"ada_target": 1.5, "augment_shift": 1}, "ada_target must be in"),
         ({"r1_penalty": -1.0}, "must be >= 0"),
         ({"mode_seeking": -1.0}, "mode_seeking must be >= 0"),
+        ({"top_k": 0.0}, "top_k must be in"),
+        ({"top_k": 1.5}, "top_k must be in"),
         ({"minibatch_stddev": -2}, "minibatch_stddev must be 0"),
         ({"anneal_steps": 0}, "anneal_steps"),
         ({"gumbel_temperature": (1.0, 0.0)}, "two positive numbers"),
@@ -198,3 +202,27 @@ def test_stabilisers_survive_the_config_round_trip_and_bad_settings_are_refused(
     for overrides, message in refusals:
         with pytest.raises(ValueError, match=message):
             dcgan(**overrides)
+
+
+def test_the_generator_step_descends_its_loss_on_the_fakes_the_discriminator_scores_highest():
+    steps, share, lr = 4, 0.5, 0.01
+    model = sgd(dcgan(top_k=share, anneal_steps=steps), lr)
+    model.g_optimizer.iterations.assign(steps // 2)  # halfway: the share kept is 0.75
+    noise, seed = model.noise(8, 1), tf.constant([2, 3])
+    variables = model.generator_variables()
+    before = [v.numpy().copy() for v in variables]
+    with tf.GradientTape(persistent=True) as tape:
+        logits = model.discriminate(model.generate_model_space(noise, training=True, seed=_fold(seed, 4)), True)
+        per_example = model.loss_spec.g(logits)
+        best = np.argsort(-logits.numpy(), kind="stable")[:6]  # 0.75 of 8
+        kept = tf.reduce_mean(tf.gather(per_example, best))
+        everything = tf.reduce_mean(per_example)
+    want = tape.gradient(kept, variables)
+    out, _, _ = model.g_step(noise, seed)
+    np.testing.assert_allclose(float(out["top_k"]), 0.75)
+    np.testing.assert_allclose(float(out["g_loss"]), float(everything), rtol=1e-5)  # reported on every fake
+    for b, v, g in zip(before, variables, want):
+        np.testing.assert_allclose((b - v.numpy()) / lr, g.numpy(), rtol=2e-3, atol=2e-5)
+    # Keeping every fake moves the generator elsewhere: the test would see the choice missing.
+    assert max(float(tf.reduce_max(tf.abs(g - g0))) for g, g0 in zip(want, tape.gradient(everything, variables))) > 1e-3
+    assert "top_k" not in sgd(dcgan()).g_step(noise, seed)[0]

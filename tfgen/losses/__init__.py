@@ -11,6 +11,7 @@ from tfgen.losses.adversarial import (
     mode_seeking,
     r1_penalty,
     relaxed_bernoulli_tanh,
+    top_k_weights,
 )
 from tfgen.losses.energy import contrastive_energy, langevin_step
 from tfgen.losses.likelihood import (
@@ -37,4 +38,5 @@ __all__ = [
     "r1_penalty",
     "relaxed_bernoulli_tanh",
     "replica_mean",
+    "top_k_weights",
 ]

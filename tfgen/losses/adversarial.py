@@ -20,6 +20,8 @@ with the i-th fake example (equal batch sizes).
     arXiv:1611.01144 (the relaxed Bernoulli / Gumbel-sigmoid).
 [7] Mao, Lee, Tseng, Ma, Yang 2019, "Mode Seeking Generative Adversarial
     Networks for Diverse Image Synthesis", arXiv:1903.05628.
+[8] Sinha, Zhao, Goyal, Raffel, Odena 2020, "Top-k Training of GANs:
+    Improving GAN Performance by Throwing Away Bad Samples", arXiv:2002.06224.
 """
 
 import dataclasses
@@ -147,6 +149,23 @@ def mode_seeking(images, noise, epsilon=1e-5):
 
     per_pair = 1.0 / (pair_distance(images) / pair_distance(noise) + epsilon)
     return tf.concat([tf.repeat(per_pair, 2), tf.zeros([rows - 2 * pairs])], axis=0)
+
+
+def top_k_weights(scores, fraction):
+    """Weights [B] that keep a generator's loss on its best fakes only (top-k training [8]).
+
+    The k = max(1, round(fraction * B)) rows with the highest critic `scores` (the fakes it finds most
+    real) weigh B / k and the rest 0, so the mean of weights * loss is the mean loss over those k. A
+    fake the critic already rejects gives a gradient that points at no real image; leaving it out is
+    [8]'s remedy for samples off the data. Ties go to the earlier row. No gradient flows through
+    the choice.
+    """
+    scores = tf.stop_gradient(_f32(scores))
+    rows = tf.shape(scores)[0]
+    k = tf.maximum(1, tf.cast(tf.round(fraction * tf.cast(rows, tf.float32)), tf.int32))
+    order = tf.argsort(-scores, stable=True)
+    rank = tf.argsort(order, stable=True)  # rank[i]: row i's place, best first
+    return tf.cast(rank < k, tf.float32) * (tf.cast(rows, tf.float32) / tf.cast(k, tf.float32))
 
 
 def logistic_score(logits):

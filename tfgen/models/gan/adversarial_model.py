@@ -61,6 +61,8 @@ r_test compares (`tfgen.evaluation.gam`).
     Limited Data", arXiv:2006.06676.
 [9] Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for
     Diverse Image Synthesis", arXiv:1903.05628.
+[10] Sinha et al. 2020, "Top-k Training of GANs: Improving GAN Performance
+    by Throwing Away Bad Samples", arXiv:2002.06224.
 
 [1] Goodfellow et al. 2014, "Generative Adversarial Nets", arXiv:1406.2661.
 """
@@ -74,7 +76,7 @@ from tfgen.data import colours as colour_space
 from tfgen.errors import InvalidArgumentError
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
-from tfgen.models.base import global_batch_mean, replica_rows
+from tfgen.models.base import gather_replicas, global_batch_mean, replica_id, replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -181,6 +183,12 @@ class AdversarialImageModel(ColourImageModel):
             to their noise. Measured on each pixel's expected value (the
             generator's tanh), not on a Gumbel draw, whose own noise would
             reward blur. 0 (default) is off; [9] uses 1.
+        top_k: the share of the generator step's fakes its loss keeps at the
+            end of `anneal_steps` [10]: the share starts at 1 and falls
+            linearly to `top_k`, and each step keeps the fakes the
+            discriminator scores highest (`losses.top_k_weights`), ranked over
+            the global batch, so a replica keeps what a single process would.
+            1 (default) is off; [10] anneals to 0.5.
     """
 
     # Besides the pictures and the diversity alarm: recall on our features every epoch, which sees a
@@ -222,6 +230,7 @@ class AdversarialImageModel(ColourImageModel):
         ada_images=50000,
         reuse_fakes=False,
         mode_seeking=0.0,
+        top_k=1.0,
         **kwargs,
     ):
         super().__init__(image_shape, palette, **kwargs)
@@ -281,9 +290,13 @@ class AdversarialImageModel(ColourImageModel):
         self.mode_seeking = float(mode_seeking)
         if self.mode_seeking < 0:
             raise ValueError(f"mode_seeking must be >= 0, got {mode_seeking}")
+        self.top_k = float(top_k)
+        if not 0.0 < self.top_k <= 1.0:
+            raise ValueError(f"top_k must be in (0, 1] (the share of fakes kept; 1 is off), got {top_k}")
         names = ["d_loss", "g_loss", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
         names += ["fake_diversity", "real_diversity", "sample_distance", "gradient_penalty"]
         names += ["r1_penalty", "instance_noise", "gumbel_temperature", "ada_p", "ada_statistic", "mode_seeking"]
+        names += ["top_k"]
         # All created here (Keras locks a built model's state); train_step
         # reports each technique's metrics only when it is in use.
         self.trackers = {n: keras.metrics.Mean(name=n) for n in names}
@@ -311,6 +324,7 @@ class AdversarialImageModel(ColourImageModel):
             "ada_images": self.ada_images,
             "reuse_fakes": self.reuse_fakes,
             "mode_seeking": self.mode_seeking,
+            "top_k": self.top_k,
         }
 
     # -- building ---------------------------------------------------------
@@ -489,12 +503,13 @@ class AdversarialImageModel(ColourImageModel):
         return losses.gradient_penalty(tape.gradient(out, x_hat))
 
     def annealed(self):
-        """This step's instance-noise deviation and Gumbel temperature (float32 scalars)."""
+        """This step's instance-noise deviation, Gumbel temperature and top-k share (float32 scalars)."""
         progress = tf.minimum(tf.cast(self.seed_counter(), tf.float32) / float(self.anneal_steps), 1.0)
         start, end = self.gumbel_temperature
         return {
             "instance_noise": self.instance_noise * (1.0 - progress),
             "gumbel_temperature": start * (end / start) ** progress,
+            "top_k": 1.0 - (1.0 - self.top_k) * progress,
         }
 
     def augment(self, images, seed, stream):
@@ -573,8 +588,14 @@ class AdversarialImageModel(ColourImageModel):
                     d_out = d_update(fake)
             # The generator is judged through the same augmentation as the
             # discriminator was trained with; the gradient flows through the shift.
-            per_example = self.loss_spec.g(self.discriminate(self.augment(fake, seed, 3), training=True))
+            logits = self.discriminate(self.augment(fake, seed, 3), training=True)
+            per_example = self.loss_spec.g(logits)
             loss = per_example
+            if self.top_k < 1.0:
+                share = self.annealed()["top_k"]
+                rows = tf.shape(logits)[0]
+                start = replica_id() * rows
+                loss = loss * losses.top_k_weights(gather_replicas(logits), share)[start : start + rows]
             if self.mode_seeking:
                 spread = losses.mode_seeking(mean, noise)
                 loss = loss + self.mode_seeking * spread
@@ -584,6 +605,8 @@ class AdversarialImageModel(ColourImageModel):
         out = {"g_loss": tf.reduce_mean(per_example), "g_grad_norm": gradient_norm(self.g_optimizer, grads)}
         if self.mode_seeking:
             out["mode_seeking"] = tf.reduce_mean(spread)
+        if self.top_k < 1.0:
+            out["top_k"] = share
         return out, fake, d_out
 
     def generator_variables(self):

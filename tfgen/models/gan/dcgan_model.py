@@ -20,7 +20,8 @@ class DCGAN(AdversarialImageModel):
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
             binary_pixels, gumbel_temperature, spectral_norm,
             minibatch_stddev, r1_penalty, instance_noise, anneal_steps,
-            ada_target, ada_images): see there.
+            ada_target, ada_images, reuse_fakes, mode_seeking, top_k): see
+            there.
         generator_channels: base grid channels, then each hidden upsampling
             layer's; len() upsamplings. Defaults to (128, 64).
         discriminator_channels: filters of each stride-2 convolution.

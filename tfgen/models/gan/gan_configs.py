@@ -124,7 +124,8 @@ GRAN_CONFIGS = {
             # Every stabiliser on, so the registry-wide tests (resume, seeds, the mirrored
             # comparison) cover the noise they draw and the state they carry (ADA's p, the
             # spectral norm's singular vectors), the generator pass shared by both steps, and the
-            # noise pairs mode seeking compares (each replica pairs its own rows).
+            # noise pairs mode seeking compares (each replica pairs its own rows). Not top_k: in
+            # the few steps those tests run its annealed share still keeps every fake.
             augment_shift=1,
             gradient_penalty=1.0,
             spectral_norm=True,

@@ -142,7 +142,8 @@ class GRAN(AdversarialImageModel):
             adam_beta_2, d_learning_rate_scale, ema_decay, augment_shift,
             binary_pixels, gumbel_temperature, spectral_norm,
             minibatch_stddev, r1_penalty, instance_noise, anneal_steps,
-            ada_target, ada_images): see there.
+            ada_target, ada_images, reuse_fakes, mode_seeking, top_k): see
+            there.
         steps: drawing steps T (1, 3, 5 ...). Defaults to 3.
         hidden_dim: size of the noise code, the canvas reading and the GRU
             state. Defaults to 128.
