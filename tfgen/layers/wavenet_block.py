@@ -68,7 +68,7 @@ class WaveNetBlock(keras.layers.Layer):
 
     def call(self, h):
         """h: [B, T, residual_channels] -> (new h [B, T, R], skip [B, T, skip_channels])."""
-        steps = tf.shape(h)[1]
+        steps = h.shape[1] if h.shape[1] is not None else tf.shape(h)[1]  # static where known
         padded = tf.pad(h, [[0, 0], [self.queue_length, 0], [0, 0]])
         # Tap j reads position t - (k - 1 - j) d, i.e. padded index t + j d.
         taps = [padded[:, j * self.dilation : j * self.dilation + steps] for j in range(self.kernel_size - 1)] + [h]
