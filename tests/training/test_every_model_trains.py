@@ -41,8 +41,8 @@ others (Adam turns a one-ulp change in a near-zero gradient into a step of
 the learning rate's size), while 12 runs with one thread were identical.
 With the default threads neither comparison could tell a tfgen bug from
 that noise; the properties checked here are tfgen's, not the kernels'.
-(TF_ENABLE_ONEDNN_OPTS=0 is no way out: TensorFlow's own CPU kernels cannot
-differentiate WaveNet's dilated convolutions.)
+(On a CPU without AVX-512 TensorFlow leaves oneDNN off and this runs on its
+own kernels; the suite passes on both.)
 
 The process also runs with one inter-op thread and with Grappler, TensorFlow's
 graph optimizer, switched off. With Grappler on, GRAN's tiny training was not
