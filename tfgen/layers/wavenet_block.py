@@ -63,8 +63,9 @@ class WaveNetBlock(keras.layers.Layer):
 
     def _conv(self, taps):
         """The convolution at positions whose k taps (oldest first) are `taps` [..., R] each."""
-        kernel = tf.reshape(tf.cast(self.conv_kernel, taps[0].dtype), [-1, 2 * self.dilation_channels])
-        return tf.tensordot(tf.concat(taps, axis=-1), kernel, axes=1) + tf.cast(self.conv_bias, taps[0].dtype)
+        kernel = tf.cast(self.conv_kernel, taps[0].dtype)
+        z = tf.add_n([tf.tensordot(tap, kernel[j], axes=1) for j, tap in enumerate(taps)])
+        return z + tf.cast(self.conv_bias, taps[0].dtype)
 
     def call(self, h):
         """h: [B, T, residual_channels] -> (new h [B, T, R], skip [B, T, skip_channels])."""
