@@ -5,9 +5,9 @@ is padded on the left, so position t sees t, t - d, ..., t - (k - 1) d), the
 gated unit tanh(a) * sigmoid(b), and one 1x1 projection that gives both the
 residual update and the skip output. The convolution is written as its k
 shifted copies of the input, each multiplied by its tap of the kernel and
-summed, not as a dilated `conv1d`: TensorFlow's own CPU convolution (used wherever oneDNN
-is off, its default on x86 CPUs without AVX-512) has no gradient for a
-dilation above 1, and this form is the one `step` uses.
+summed, not as a dilated `conv1d`: TensorFlow's own CPU convolution (used
+wherever oneDNN is off, its default on x86 CPUs without AVX-512) has no
+gradient for a dilation above 1, and this form is the one `step` uses.
 
 `step` runs one position given a queue of the block's last (k - 1) d inputs
 (Paine et al. 2016, "Fast WaveNet Generation", arXiv:1611.09482): the

@@ -76,7 +76,7 @@ from tfgen.data import colours as colour_space
 from tfgen.errors import InvalidArgumentError
 from tfgen.export.signatures import Signature, TensorInput
 from tfgen.layers import ConvEncoder
-from tfgen.models.base import gather_replicas, global_batch_mean, replica_id, replica_rows
+from tfgen.models.base import gather_replicas, global_batch_mean, replica_rows
 from tfgen.models.colour_images import ColourImageModel
 from tfgen.models.gan import augment
 from tfgen.models.statistics import gradient_norm, mean_pairwise_distance, nearest_distance
@@ -593,9 +593,11 @@ class AdversarialImageModel(ColourImageModel):
             loss = per_example
             if self.top_k < 1.0:
                 share = self.annealed()["top_k"]
-                rows = tf.shape(logits)[0]
-                start = replica_id() * rows
-                loss = loss * losses.top_k_weights(gather_replicas(logits), share)[start : start + rows]
+                # Ranked over the global batch; this replica keeps the weights of its own rows.
+                weights = replica_rows(
+                    lambda _: losses.top_k_weights(gather_replicas(logits), share), tf.shape(logits)[0]
+                )
+                loss = loss * weights
             if self.mode_seeking:
                 spread = losses.mode_seeking(mean, noise)
                 loss = loss + self.mode_seeking * spread
