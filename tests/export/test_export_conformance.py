@@ -91,6 +91,20 @@ def test_tflite_float32_matches_keras(exported):
     assert_tflite_matches_keras(model, result.tflite["float32"])
 
 
+def test_tflite_answers_alike_on_a_fresh_interpreters_first_invocation(exported):
+    """A device loads the file and answers once: that first invocation must already be right.
+
+    Each request runs on a new interpreter, right after others ran different requests and were freed,
+    so memory a kernel reads before writing holds their leftovers, not zeros or this request's values.
+    """
+    _, model, result, _ = exported
+    for seed in range(8):
+        for sig, inputs in requests_for(model, seed=seed).values():
+            if sig.tflite:
+                got = TFLiteModel(result.tflite["float32"]).run(sig.name, **inputs)
+                assert_matches(sig, got, expected(sig, inputs), rtol=1e-4)
+
+
 def test_tflite_uses_builtin_ops_only(exported):
     _, _, result, _ = exported
     for variant, path in result.tflite.items():
