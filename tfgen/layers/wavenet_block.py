@@ -62,9 +62,15 @@ class WaveNetBlock(keras.layers.Layer):
         return h + out[..., :r], out[..., r:]
 
     def _conv(self, taps):
-        """The convolution at positions whose k taps (oldest first) are `taps` [..., R] each."""
+        """The convolution at positions whose k taps (oldest first) are `taps` [B, T, R] or [B, R] each."""
         kernel = tf.cast(self.conv_kernel, taps[0].dtype)
-        z = tf.add_n([tf.tensordot(tap, kernel[j], axes=1) for j, tap in enumerate(taps)])
+        if taps[0].shape.rank == 2:
+            # One position (`step`): a plain matmul. `tensordot` builds its reshapes from the batch size at
+            # run time; inside the sampler's while loop that made a fresh LiteRT 2.3 interpreter's first
+            # invocation draw other samples than its later ones, at random (cause inside the runtime unknown).
+            z = tf.add_n([tf.matmul(tap, kernel[j]) for j, tap in enumerate(taps)])
+        else:
+            z = tf.add_n([tf.tensordot(tap, kernel[j], axes=1) for j, tap in enumerate(taps)])
         return z + tf.cast(self.conv_bias, taps[0].dtype)
 
     def call(self, h):
