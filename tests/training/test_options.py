@@ -95,8 +95,9 @@ def test_model_args_are_part_of_the_run_and_a_resume_must_repeat_them(tmp_path):
         trainer.train(trainer.TrainOptions(**options, model_args=("units=5",)))
     with pytest.raises(ValueError, match=r"--model_args=dropout=2: dropout must be in \[0, 1\)"):
         trainer.train(trainer.TrainOptions(**dict(options, workdir=str(tmp_path / "b")), model_args=("dropout=2",)))
-    # A refused run writes no run.json, so the corrected command trains in the same workdir.
-    assert not (tmp_path / "b" / "run.json").exists()
+    # A refused run into a new workdir leaves nothing behind (not even the folder its lock made), so the
+    # corrected command trains in the same workdir.
+    assert not (tmp_path / "b").exists()
     trainer.train(trainer.TrainOptions(**dict(options, workdir=str(tmp_path / "b")), model_args=("dropout=0.5",)))
 
 

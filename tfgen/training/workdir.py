@@ -270,13 +270,16 @@ class Lock:
     The kernel drops the lock when its process dies, however it dies, so a
     lock file left by a killed run never blocks the next one. The file holds
     the holder's pid and command line for the message a second writer gets.
+    A run that fails before writing anything removes the folder its lock made.
     """
 
     def __init__(self, workdir):
         self.path = Path(workdir) / LOCK_FILE
         self.fd = None
+        self.made_folder = False
 
     def __enter__(self):
+        self.made_folder = not self.path.parent.exists()
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
@@ -292,8 +295,13 @@ class Lock:
         self.fd = fd
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, *exc):
         os.ftruncate(self.fd, 0)
+        if exc_type is not None and self.made_folder and [p.name for p in self.path.parent.iterdir()] == [LOCK_FILE]:
+            # Refused before it wrote anything (e.g. a --model_args the model rejects): no empty run
+            # folder for a user to find later. The file is unlinked while still held.
+            self.path.unlink()
+            self.path.parent.rmdir()
         os.close(self.fd)  # closing releases the flock
         self.fd = None
 
