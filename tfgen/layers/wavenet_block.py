@@ -17,6 +17,8 @@ field. The queue starts at zeros, which is exactly the left padding of `call`,
 so both give the same numbers (tested).
 """
 
+import functools
+
 import keras
 import tensorflow as tf
 
@@ -64,13 +66,11 @@ class WaveNetBlock(keras.layers.Layer):
     def _conv(self, taps):
         """The convolution at positions whose k taps (oldest first) are `taps` [B, T, R] or [B, R] each."""
         kernel = tf.cast(self.conv_kernel, taps[0].dtype)
-        if taps[0].shape.rank == 2:
-            # One position (`step`): a plain matmul. `tensordot` builds its reshapes from the batch size at
-            # run time; inside the sampler's while loop that made a fresh LiteRT 2.3 interpreter's first
-            # invocation draw other samples than its later ones, at random (cause inside the runtime unknown).
-            z = tf.add_n([tf.matmul(tap, kernel[j]) for j, tap in enumerate(taps)])
-        else:
-            z = tf.add_n([tf.tensordot(tap, kernel[j], axes=1) for j, tap in enumerate(taps)])
+        # One position (`step`) takes a plain matmul. `tensordot` builds its reshapes from the batch size at
+        # run time; inside the sampler's while loop that made a fresh LiteRT 2.3 interpreter's first
+        # invocation draw other samples than its later ones, at random (cause inside the runtime unknown).
+        product = tf.matmul if taps[0].shape.rank == 2 else functools.partial(tf.tensordot, axes=1)
+        z = tf.add_n([product(tap, kernel[j]) for j, tap in enumerate(taps)])
         return z + tf.cast(self.conv_bias, taps[0].dtype)
 
     def call(self, h):
