@@ -35,6 +35,22 @@ IN_CI = is_ci(os.environ.get("CI"))
 # deterministic function of its weights and batch.
 STOCHASTIC_TRAINING = {"vae", "draw", "sentence_vae", "dcgan", "gran", "energy", "pixelcnn"}  # pixelcnn: dropout
 
+# One model per train_step implementation, for the registry-wide checks of what that implementation
+# and the trainer own (Keras `fit`, bit-exact resume, the mirrored comparison), chosen for the training
+# noise and state its tiny config draws: GRAN for the adversarial step (its tiny config switches on every
+# stabiliser; DCGAN's a subset), pixelcnn for the autoregressive step (its dropout is the Row LSTM's and
+# the Diagonal BiLSTM's; their layers, PixelRNN's and WaveNet's draw no training noise in their tiny
+# configs). Models registered from outside tfgen are always included. The other five built-in models
+# share these steps; what is theirs alone (layers, signatures, exports, samplers) is checked per model.
+TRAIN_STEP_MODELS = {"autoencoder", "draw", "energy", "gran", "pixelcnn", "sentence_vae", "vae"} | {
+    n for n in registry.names() if not registry.get(n).cls.__module__.startswith("tfgen.")
+}
+
+
+def train_step_owner(name):
+    """The class whose train_step `name` trains with."""
+    return next(k for k in registry.get(name).cls.__mro__ if "train_step" in vars(k))
+
 
 def shared_data_root():
     """$TFGEN_DATA, else the `shared/data` folder beside the checkout (../shared/data)."""

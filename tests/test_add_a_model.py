@@ -23,7 +23,7 @@ MODULES = [
     "tests/models/test_conformance.py",
     "tests/export/test_export_conformance.py",
     "tests/training/test_resume.py",
-    "tests/training/test_every_model_trains.py",
+    "tests/training/test_every_train_step.py",
 ]
 
 

@@ -93,7 +93,7 @@ def tiny_run(workdir, **options):
 @pytest.mark.parametrize("mixed_precision", [False, True])
 def test_training_with_judge_error_keeps_the_calibrated_judge_in_its_checkpoint(tmp_path, mixed_precision):
     """The tools load the judge in float32, so a bfloat16 run's judge is calibrated in float32 too. (Under
-    MirroredStrategy: the tiny configs calibrate, tests/training/test_every_model_trains.py.)"""
+    MirroredStrategy: the tiny configs calibrate, tests/training/test_every_train_step.py.)"""
     summary = tiny_run(tmp_path / "run", steps=6, judge_error=0.3, mixed_precision=mixed_precision)
     model, _, step = wd.load_model(tmp_path / "run", checkpoint="latest")
     assert step == 6

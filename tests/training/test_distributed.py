@@ -3,7 +3,7 @@
 Data order is a function of (seed, epoch) and each replica takes its slice of
 the same global batch, so two workers and one process take identical
 optimizer steps up to floating-point summation order. (Two mirrored devices
-against one process, for every registered model: test_every_model_trains.py.)
+against one process, for one model per train_step: test_every_train_step.py.)
 """
 
 import json

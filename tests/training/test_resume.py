@@ -1,7 +1,7 @@
 """A run resumes from its newest intact checkpoint; a workdir has one writer.
 
-Every registered model resuming from a run rewound to an earlier checkpoint is
-in test_every_model_trains.py; here one model is interrupted for real by an
+One model per train_step resuming from a run rewound to an earlier checkpoint is
+in test_every_train_step.py; here one model is interrupted for real by an
 exception mid-run (after a step was taken, before it was checkpointed), and
 the SIGKILL version is in test_resilience.py.
 """
