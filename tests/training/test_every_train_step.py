@@ -10,12 +10,11 @@ CPU devices. Every model registered from outside tfgen is included.
 What is checked here belongs to the train_step and the trainer (the state a
 checkpoint carries, the noise a step draws, how a step splits across replicas),
 so one model per implementation covers it; the models chosen have the tiny
-configs that draw the most training noise and carry the most state. Until
-2026-12-08 the resume half ran for all twelve built-in models; the five left out
-(dcgan, diagonal_bilstm, pixelrnn, row_lstm, wavenet) train with GRAN's or
-pixelcnn's step and were dropped for the suite's time (docs/RESULTS.md). PixelRNN
-is also resumed after a real exception (test_resume.py) and a SIGKILL
-(test_resilience.py).
+configs that draw the most training noise and carry the most state. The other
+five built-in models (dcgan, diagonal_bilstm, pixelrnn, row_lstm, wavenet) train
+with GRAN's or pixelcnn's step and are left out for the suite's time (about 8 s
+each; docs/RESULTS.md). PixelRNN is also resumed after a real exception
+(test_resume.py) and a SIGKILL (test_resilience.py).
 
 Resumed: training is deterministic, so the resumed run must end bit-identical
 to the reference (compared by weights digest; one ulp anywhere counts).
