@@ -12,8 +12,8 @@ checkpoint carries, the noise a step draws, how a step splits across replicas),
 so one model per implementation covers it; the models chosen have the tiny
 configs that draw the most training noise and carry the most state. The other
 five built-in models (dcgan, diagonal_bilstm, pixelrnn, row_lstm, wavenet) train
-with GRAN's or pixelcnn's step and are left out for the suite's time (about 8 s
-each; docs/RESULTS.md). PixelRNN is also resumed after a real exception
+with GRAN's or pixelcnn's step and are left out for the suite's time (about 70 s
+together; docs/RESULTS.md). PixelRNN is also resumed after a real exception
 (test_resume.py) and a SIGKILL (test_resilience.py).
 
 Resumed: training is deterministic, so the resumed run must end bit-identical
