@@ -27,8 +27,7 @@ REFERENCES = {}
 
 
 def keras_answer(model, sig, inputs):
-    args = [tf.constant(inputs[i.name]) for i in sig.inputs]
-    return {k: v.numpy() for k, v in REFERENCES[model.registry_name][sig.name](*args).items()}
+    return expected(sig, inputs, REFERENCES[model.registry_name][sig.name])
 
 
 @pytest.fixture(scope="module", params=NAMES)
