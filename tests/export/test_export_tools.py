@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from tests.helpers import REPO, run_tflite_sample_without_tensorflow, run_tool
-from tfgen.export import client, layout, serving
+from tfgen.export import client, layout, serving, tflite
 from tfgen.export import metadata as md
 from tfgen.export import noise as export_noise
 
@@ -45,6 +45,12 @@ def test_export_killed_mid_write_leaves_no_version(tiny_workdir, tmp_path):
     assert layout.versions(base) == [1]
     assert not list(base.glob(f"{layout.TMP_PREFIX}*"))  # leftovers removed
     serving.ServingSession(base / "1").run_warmup()
+
+
+def test_a_training_runs_export_has_every_tflite_variant(tiny_workdir):
+    folder = tiny_workdir / "export" / "tflite" / "pixelrnn" / "1"
+    assert sorted(p.name for p in folder.glob("*.tflite")) == sorted(f"{v}.tflite" for v in tflite.VARIANTS)
+    assert json.loads((folder / md.METADATA_FILE).read_text())["tflite_variants"] == list(tflite.VARIANTS)
 
 
 def test_export_cli_writes_both_formats_and_refuses_existing_version(tiny_workdir, tmp_path):
