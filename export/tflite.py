@@ -51,6 +51,10 @@ def convert(model, out_dir, max_batch, variants=VARIANTS, saved_model_dir=None):
         # One converter for every variant: `from_saved_model` loads the SavedModel, and each `convert`
         # reads it again anyway.
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=keys)
+        # The converter's own record of its options and environment costs a Python decode and re-encode of
+        # the whole flatbuffer per variant, and no runtime reads it; what a device needs is in the export's
+        # metadata file (`export.metadata`).
+        converter.exclude_conversion_metadata = True
         paths = {}
         for variant in variants:
             set_variant(converter, variant)
